@@ -1,0 +1,43 @@
+import { SdsError } from './errors.js';
+
+/** A triple over the spatial axes in NCDHW order: [D, H, W]. */
+export type Vec3 = readonly [number, number, number];
+export type Shape = readonly number[];
+
+export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+export const shapeString = (shape: Shape): string => `[${shape.join(', ')}]`;
+
+export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+export function expectShape(what: string, actual: Shape, expected: Shape): void {
+  if (!sameShape(actual, expected)) {
+    throw new SdsError('E_SHAPE_MISMATCH', `${what}: expected shape ${shapeString(expected)}, found ${shapeString(actual)}`, {
+      expected,
+      actual,
+    });
+  }
+}
+
+export function expectRank(what: string, shape: Shape, rank: number): void {
+  if (shape.length !== rank) {
+    throw new SdsError('E_SHAPE_MISMATCH', `${what}: expected rank ${rank}, found rank ${shape.length} ${shapeString(shape)}`);
+  }
+}
+
+export function expectPositiveIntegers(what: string, values: readonly number[]): void {
+  if (!values.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new SdsError('E_INVALID_ARGUMENT', `${what}: expected positive integers, found ${shapeString(values)}`);
+  }
+}
+
+/** Row-major strides of `shape` (last axis fastest). */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
