@@ -23,7 +23,10 @@ describe('webgpu runtime', () => {
 
   test('many dispatches share one submit until a read, and chained results are right', async () => {
     const n = 70_000; // over one 256-wide row of workgroups
-    const a = ctx.upload(Float32Array.from({ length: n }, (_, i) => i), [n]);
+    const a = ctx.upload(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [n],
+    );
     const submitsBefore = runtime.submitCount;
     let acc = a;
     for (let i = 0; i < 20; i++) acc = kernels.add(acc, a);

@@ -9,7 +9,8 @@ import { expectChannelVector, expectFloat, expectTensorsOn } from './validate.js
 
 function expectChannelFirst(what: string, t: Tensor): void {
   expectFloat(what, t);
-  if (t.shape.length < 2) throw new SdsError('E_SHAPE_MISMATCH', `${what}: expected [N, C, ...] (rank >= 2), found ${shapeString(t.shape)}`);
+  if (t.shape.length < 2)
+    throw new SdsError('E_SHAPE_MISMATCH', `${what}: expected [N, C, ...] (rank >= 2), found ${shapeString(t.shape)}`);
 }
 
 /** [N, C, ...] viewed as [N, C, 1, 1, rest] so one checked layout serves every rank. */

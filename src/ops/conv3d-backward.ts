@@ -42,6 +42,7 @@ export function conv3dBackwardDataReference<F extends FloatArray>(dy: Dense<F>, 
   const yl = new Layout5(dy.shape);
   const wl = new Layout5(w.shape);
   const dx = zerosLike(dy.data, [yl.n, wl.c, ...p.inputSpatial]);
+  const wFilterSize = wl.c * wl.spatialSize;
   const xl = new Layout5(dx.shape);
   const [sd, sh, sw] = p.stride;
   const [pd, ph, pw] = p.padding;
@@ -61,7 +62,10 @@ export function conv3dBackwardDataReference<F extends FloatArray>(dy: Dense<F>, 
                 for (let kw = 0; kw < wl.w; kw++) {
                   const c = transposedTap(iw, kw, sw, pw, dw, yl.w);
                   if (c < 0) continue;
-                  for (let co = 0; co < yl.c; co++) acc += at(w.data, wl.offset(co, ci, kd, kh, kw)) * at(dy.data, yl.offset(n, co, a, b, c));
+                  // co steps over whole [Ci, k...] filters in w and whole volumes in dy; the taps are checked once.
+                  const wTap = wl.offset(0, ci, kd, kh, kw);
+                  const yTap = yl.offset(n, 0, a, b, c);
+                  for (let co = 0; co < yl.c; co++) acc += at(w.data, wTap + co * wFilterSize) * at(dy.data, yTap + co * yl.spatialSize);
                 }
               }
             }
@@ -92,10 +96,13 @@ export function conv3dBackwardFilterReference<F extends FloatArray>(x: Dense<F>,
                 for (let b = 0; b < yl.h; b++) {
                   const ih = convInputIndex(b, kh, sh, ph, dh);
                   if (ih < 0 || ih >= xl.h) continue;
+                  // Rows are range-checked per coordinate once; the column stays in range by the test below.
+                  const yRow = yl.offset(n, co, a, b, 0);
+                  const xRow = xl.offset(n, ci, id, ih, 0);
                   for (let c = 0; c < yl.w; c++) {
                     const iw = convInputIndex(c, kw, sw, pw, dw);
                     if (iw < 0 || iw >= xl.w) continue;
-                    acc += at(dy.data, yl.offset(n, co, a, b, c)) * at(x.data, xl.offset(n, ci, id, ih, iw));
+                    acc += at(dy.data, yRow + c) * at(x.data, xRow + iw);
                   }
                 }
               }

@@ -44,10 +44,13 @@ export function conv3dReference<F extends FloatArray>(x: Dense<F>, w: Dense<F>, 
                 for (let kh = 0; kh < wl.h; kh++) {
                   const ih = convInputIndex(b, kh, sh, ph, dh);
                   if (ih < 0 || ih >= xl.h) continue;
+                  // Rows are range-checked per coordinate once; the column stays in range by the test below.
+                  const wRow = wl.offset(co, ci, kd, kh, 0);
+                  const xRow = xl.offset(n, ci, id, ih, 0);
                   for (let kw = 0; kw < wl.w; kw++) {
                     const iw = convInputIndex(c, kw, sw, pw, dw);
                     if (iw < 0 || iw >= xl.w) continue;
-                    acc += at(w.data, wl.offset(co, ci, kd, kh, kw)) * at(x.data, xl.offset(n, ci, id, ih, iw));
+                    acc += at(w.data, wRow + kw) * at(x.data, xRow + iw);
                   }
                 }
               }

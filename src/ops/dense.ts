@@ -76,7 +76,9 @@ export class Layout5 {
 
   offset(n: number, c: number, d: number, h: number, w: number): number {
     if (!(n >= 0 && n < this.n && c >= 0 && c < this.c && d >= 0 && d < this.d && h >= 0 && h < this.h && w >= 0 && w < this.w)) {
-      throw new RangeError(`reference: index [${n}, ${c}, ${d}, ${h}, ${w}] outside [${this.n}, ${this.c}, ${this.d}, ${this.h}, ${this.w}]`);
+      throw new RangeError(
+        `reference: index [${n}, ${c}, ${d}, ${h}, ${w}] outside [${this.n}, ${this.c}, ${this.d}, ${this.h}, ${this.w}]`,
+      );
     }
     return (((n * this.c + c) * this.d + d) * this.h + h) * this.w + w;
   }

@@ -14,7 +14,11 @@ import type { GoldenTensor } from './golden.js';
 
 /** Uploads a fixture input; float64 tensors are expected values and never inputs. Labels may be widened to int32. */
 export function uploadGolden(backend: Backend, t: GoldenTensor, as?: 'int32'): Tensor {
-  if (t.dtype === 'float64') throw new SdsError('E_DTYPE_MISMATCH', 'uploadGolden: expected a float32/uint8/int32 fixture input, found an expected (float64) tensor');
+  if (t.dtype === 'float64')
+    throw new SdsError(
+      'E_DTYPE_MISMATCH',
+      'uploadGolden: expected a float32/uint8/int32 fixture input, found an expected (float64) tensor',
+    );
   if (as === 'int32') return backend.upload(Int32Array.from(t.data), t.shape);
   return backend.upload(t.data as Float32Array | Uint8Array | Int32Array, t.shape);
 }
@@ -47,11 +51,18 @@ function expectSameShapeAs(what: string, actual: Tensor, expected: GoldenTensor)
 }
 
 /** Reads `actual` and checks it is finite and within `tolerance` of the fixture (see file comment). */
-export async function expectGoldenClose(backend: Backend, what: string, actual: Tensor, expected: GoldenTensor, tolerance: number): Promise<number> {
+export async function expectGoldenClose(
+  backend: Backend,
+  what: string,
+  actual: Tensor,
+  expected: GoldenTensor,
+  tolerance: number,
+): Promise<number> {
   expectSameShapeAs(what, actual, expected);
   const data = await backend.read(actual);
   expect(data.length, `${what}: element count`).toBe(expected.data.length);
-  const nonFinite = Array.prototype.findIndex.call(data, (v: number) => !Number.isFinite(v));
+  let nonFinite = -1;
+  for (let i = 0; i < data.length && nonFinite < 0; i++) if (!Number.isFinite(data[i])) nonFinite = i;
   expect(nonFinite, `${what}: first non-finite element`).toBe(-1);
   const { error, worstIndex } = closeness(data, expected.data);
   const detail = `${what}: error ${error.toExponential(2)} (tolerance ${tolerance.toExponential(0)}), worst at flat index ${worstIndex}: got ${data[worstIndex]}, expected ${expected.data[worstIndex]}`;
@@ -65,7 +76,9 @@ export async function expectGoldenExact(backend: Backend, what: string, actual: 
   const data: TypedArray = await backend.read(actual);
   const wantInteger = expected.dtype === 'uint8' || expected.dtype === 'int32';
   if (wantInteger) expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
-  const mismatch = expected.data.findIndex((v: number, i: number) => data[i] !== v);
-  const detail = mismatch < 0 ? '' : `${what}: first mismatch at flat index ${mismatch}: got ${data[mismatch]}, expected ${expected.data[mismatch]}`;
+  let mismatch = -1;
+  for (let i = 0; i < expected.data.length && mismatch < 0; i++) if (data[i] !== expected.data[i]) mismatch = i;
+  const detail =
+    mismatch < 0 ? '' : `${what}: first mismatch at flat index ${mismatch}: got ${data[mismatch]}, expected ${expected.data[mismatch]}`;
   expect(mismatch, detail).toBe(-1);
 }

@@ -51,10 +51,12 @@ function toTypedArray(dtype: GoldenDType, values: number[]): GoldenTensor['data'
 
 function parseTensor(where: string, raw: unknown): GoldenTensor {
   const t = raw as { shape?: unknown; dtype?: unknown; data?: unknown };
-  if (!Array.isArray(t?.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(where, 'expected "shape" to be an array of non-negative integers');
+  if (!Array.isArray(t?.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
+    fail(where, 'expected "shape" to be an array of non-negative integers');
   const shape = t.shape as number[];
   const dtype = t.dtype as GoldenDType;
-  if (!['float32', 'float64', 'uint8', 'int32'].includes(dtype)) fail(where, `expected dtype float32|float64|uint8|int32, found ${String(t.dtype)}`);
+  if (!['float32', 'float64', 'uint8', 'int32'].includes(dtype))
+    fail(where, `expected dtype float32|float64|uint8|int32, found ${String(t.dtype)}`);
   if (!Array.isArray(t.data) || !t.data.every((v) => typeof v === 'number')) fail(where, 'expected "data" to be an array of numbers');
   const values = t.data as number[];
   if (values.length !== sizeOf(shape)) fail(where, `shape [${shape.join(', ')}] holds ${sizeOf(shape)} values, found ${values.length}`);
@@ -70,7 +72,8 @@ export function parseGolden(file: string, json: unknown): GoldenFile {
     const name = typeof c?.name === 'string' ? c.name : fail(`${file} case ${i}`, 'expected a string "name"');
     if (typeof c.tensors !== 'object' || c.tensors === null) fail(`${file} '${name}'`, 'expected a "tensors" object');
     const tensors: Record<string, GoldenTensor> = {};
-    for (const [key, t] of Object.entries(c.tensors as Record<string, unknown>)) tensors[key] = parseTensor(`${file} '${name}' tensor '${key}'`, t);
+    for (const [key, t] of Object.entries(c.tensors as Record<string, unknown>))
+      tensors[key] = parseTensor(`${file} '${name}' tensor '${key}'`, t);
     return { name, params: (c.params ?? {}) as Record<string, unknown>, tensors };
   });
   return { file, torch: String(body.torch), cases };
@@ -82,7 +85,10 @@ export function loadGolden(file: string): GoldenFile {
   try {
     text = readFileSync(new URL(file, GOLDEN_DIR), 'utf8');
   } catch (e) {
-    throw new SdsError('E_FORMAT', `golden fixture ${file} not found in test/fixtures/golden (regenerate with /usr/bin/python3 scripts/make-golden.py): ${String(e)}`);
+    throw new SdsError(
+      'E_FORMAT',
+      `golden fixture ${file} not found in test/fixtures/golden (regenerate with /usr/bin/python3 scripts/make-golden.py): ${String(e)}`,
+    );
   }
   return parseGolden(file, JSON.parse(text));
 }
@@ -109,13 +115,15 @@ export function paramNumber(c: GoldenCase, key: string): number {
 
 export function paramVec3(c: GoldenCase, key: string): Vec3 {
   const v = c.params[key];
-  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isInteger(x))) fail(`'${c.name}'`, `expected param '${key}' to be 3 integers, found ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isInteger(x)))
+    fail(`'${c.name}'`, `expected param '${key}' to be 3 integers, found ${JSON.stringify(v)}`);
   return v as unknown as Vec3;
 }
 
 export function paramIntegers(c: GoldenCase, key: string): number[] {
   const v = c.params[key];
-  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) fail(`'${c.name}'`, `expected param '${key}' to be integers, found ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+    fail(`'${c.name}'`, `expected param '${key}' to be integers, found ${JSON.stringify(v)}`);
   return v as number[];
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prepares .gpu-bench/: everything bench/gpu/run.sh needs on a GPU machine that has no Node and no
+# internet (see bench/gpu/README.md). Run from anywhere: scripts/pack-gpu-bench.sh
+#   .gpu-bench/bench/conv3d.mjs      the conv3d bench, bundled by esbuild (WGSL inlined as text)
+#   .gpu-bench/node.xz               this machine's node binary (x86-64 Linux), xz-compressed
+#   .gpu-bench/node_modules/webgpu/  the `webgpu` package with dist/linux-x64/dawn.node.xz (Dawn, Vulkan)
+#   .gpu-bench/conv3d-cases.json, torch_conv3d.py, run.sh
+#   .gpu-bench/debs/                 libvulkan1 (the Vulkan loader), in case the machine lacks it
+# The folder is git-ignored through .git/info/exclude, and travels by naming it in `carry`.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dest="$root/.gpu-bench"
+cd "$root"
+[ "$(uname -m)" = x86_64 ] || { echo "pack-gpu-bench: node and dawn.node must be x86-64 builds; this machine is $(uname -m)" >&2; exit 1; }
+grep -qxF '/.gpu-bench/' .git/info/exclude 2>/dev/null || echo '/.gpu-bench/' >>.git/info/exclude
+rm -rf "$dest"
+mkdir -p "$dest/bench" "$dest/node_modules/webgpu/dist/linux-x64" "$dest/debs"
+
+printf "import { main } from './bench/conv3d-run.ts';\nawait main(process.argv.slice(2));\n" |
+  node_modules/esbuild/bin/esbuild --bundle --platform=node --format=esm --target=node20 \
+    --loader:.wgsl=text --external:webgpu --sourcefile=gpu-bench-entry.ts --outfile="$dest/bench/conv3d.mjs" --log-level=warning
+
+cp bench/conv3d-cases.json bench/gpu/torch_conv3d.py bench/gpu/run.sh "$dest/"
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$dest/node_modules/webgpu/"
+xz -T0 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node >"$dest/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
+xz -T0 -6 -c "$(command -v node)" >"$dest/node.xz"
+# The Vulkan loader, for a machine image without it (bench/gpu/run.sh unpacks it only then).
+(cd "$dest/debs" && apt-get -oAPT::Architecture=amd64 download libvulkan1 >/dev/null 2>&1) ||
+  echo "pack-gpu-bench: could not download libvulkan1 (no apt access); run.sh will rely on the machine's loader" >&2
+du -sh "$dest"

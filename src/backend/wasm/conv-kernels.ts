@@ -1,0 +1,126 @@
+/**
+ * The JavaScript half of the three convolutions: allocate the output and the packed operands, write
+ * the geometry block (wasm/conv-geometry.ts reads the same 21 values in the same order), then submit
+ * the packing and tile steps. Activation-sized packing is split across threads like the tiles;
+ * weight packing is small and runs on one.
+ */
+import type { Vec3 } from '../../core/shape.js';
+import type { Tensor } from '../../core/tensor.js';
+import { convOutputSize } from '../../ops/conv-geometry.js';
+import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../ops/params.js';
+import type { Step, WasmRuntime } from './runtime.js';
+import { newTensor, ptr } from './storage.js';
+
+const blocksOf4 = (c: number): number => Math.ceil(c / 4);
+
+/** [N, Ci, D, H, W, Co, Do, Ho, Wo, kD, kH, kW, sD, sH, sW, pD, pH, pW, dD, dH, dW]. */
+function geometry(rt: WasmRuntime, x: readonly number[], co: number, out: Vec3, kernel: Vec3, p: Conv3dParams): number {
+  return rt.int32Block([...x, co, ...out, ...kernel, ...p.stride, ...p.padding, ...p.dilation]);
+}
+
+function outputSpatial(input: Vec3, kernel: Vec3, p: Conv3dParams): Vec3 {
+  const at = (a: number): number => convOutputSize(input[a], kernel[a], p.stride[a], p.padding[a], p.dilation[a]);
+  return [at(0), at(1), at(2)];
+}
+
+const spatialOf = (shape: readonly number[]): Vec3 => [shape[2], shape[3], shape[4]];
+
+/** x into the phase layout at xp, split over padded planes. */
+const packInput = (rt: WasmRuntime, g: number, x: Tensor, xp: number): Step => ({
+  split: { fn: 'packInputPhasesRange', units: rt.k.phaseInputUnits(g), args: () => [g, ptr(x), xp] },
+});
+
+/** dy into padded rows at dst, split over (n, channel) blocks. */
+const packRows = (rt: WasmRuntime, g: number, dy: Tensor, dst: number, channels: number, left: number, rowFloats: number): Step => ({
+  split: { fn: 'packOutputRowsRange', units: dy.shape[0] * channels, args: () => [g, ptr(dy), dst, channels, left, rowFloats] },
+});
+
+export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor | null, p: Conv3dParams): Tensor {
+  const [n, ci] = x.shape;
+  const co = w.shape[0];
+  const kernel = spatialOf(w.shape);
+  const out = outputSpatial(spatialOf(x.shape), kernel, p);
+  const y = newTensor(rt, [n, co, ...out]);
+  const { k, heap } = rt;
+  const g = geometry(rt, x.shape.slice(0, 5), co, out, kernel, p);
+  const taps = k.tapCount(g);
+  const xp = heap.alloc(k.phaseInputBytes(g) >>> 0);
+  const wf = heap.alloc(blocksOf4(co) * ci * taps * 16);
+  const packedBias = heap.alloc(blocksOf4(co) * 16);
+  const tapList = heap.alloc(taps * 8);
+  rt.submit(
+    packInput(rt, g, x, xp),
+    {
+      run: () => {
+        k.buildForwardTaps(g, tapList);
+        k.packWeightsForward(g, ptr(w), wf);
+        k.packBias(g, bias ? ptr(bias) : 0, packedBias);
+      },
+    },
+    { split: { fn: 'conv3dForwardRange', units: k.conv3dForwardUnits(g), args: () => [g, xp, wf, packedBias, tapList, taps, ptr(y)] } },
+  );
+  rt.releaseLater(g, xp, wf, packedBias, tapList);
+  return y;
+}
+
+export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p: Conv3dBackwardDataParams): Tensor {
+  const n = dy.shape[0];
+  const [co, ci] = w.shape;
+  const kernel = spatialOf(w.shape);
+  const dx = newTensor(rt, [n, ci, ...p.inputSpatial]);
+  const { k, heap } = rt;
+  const g = geometry(rt, [n, ci, ...p.inputSpatial], co, spatialOf(dy.shape), kernel, p);
+  const taps = k.tapCount(g);
+  const left = k.backwardDataLeft(g);
+  const rowFloats = k.backwardDataRowFloats(g);
+  const rows = dy.shape[2] * dy.shape[3];
+  const dyp = heap.alloc((n * co * rows * rowFloats + 16) * 4);
+  const wb = heap.alloc(blocksOf4(ci) * co * taps * 16);
+  const zeroBias = rt.int32Block([0, 0, 0, 0]);
+  // One tap list per thread: units build theirs while other threads build their own.
+  const scratch = Array.from({ length: rt.threads }, () => heap.alloc(taps * 8));
+  rt.submit(
+    packRows(rt, g, dy, dyp, co, left, rowFloats),
+    { run: () => k.packWeightsBackwardData(g, ptr(w), wb) },
+    {
+      split: {
+        fn: 'conv3dBackwardDataRange',
+        units: k.conv3dBackwardDataUnits(g),
+        args: (thread) => [g, dyp, wb, zeroBias, ptr(dx), scratch[thread]],
+      },
+    },
+  );
+  rt.releaseLater(g, dyp, wb, zeroBias, ...scratch);
+  return dx;
+}
+
+export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor, p: Conv3dBackwardFilterParams): Tensor {
+  const [n, ci] = x.shape;
+  const co = dy.shape[1];
+  const dw = newTensor(rt, [co, ci, ...p.kernel]);
+  const { k, heap } = rt;
+  const g = geometry(rt, x.shape.slice(0, 5), co, spatialOf(dy.shape), p.kernel, p);
+  const taps = k.tapCount(g);
+  const rowFloats = k.filterRowVectors(g) * 4;
+  const coPadded = blocksOf4(co) * 4;
+  const xp = heap.alloc(k.phaseInputBytes(g) >>> 0);
+  const dyq = heap.alloc((n * coPadded * dy.shape[2] * dy.shape[3] * rowFloats + 16) * 4);
+  const tapList = heap.alloc(taps * 8);
+  const partial = heap.alloc(k.filterPartialBytes(g, taps) >>> 0);
+  // Each thread copies the input rows of its own pairs into its own block.
+  const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(g) >>> 0));
+  rt.submit(
+    packInput(rt, g, x, xp),
+    packRows(rt, g, dy, dyq, coPadded, 0, rowFloats),
+    { run: () => k.buildForwardTaps(g, tapList) },
+    {
+      split: {
+        fn: 'conv3dBackwardFilterRange',
+        units: k.conv3dBackwardFilterUnits(g, taps),
+        args: (thread) => [g, xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
+      },
+    },
+  );
+  rt.releaseLater(g, xp, dyq, tapList, partial, ...rows);
+  return dw;
+}

@@ -1,0 +1,79 @@
+/**
+ * The functions the compiled module exports (wasm/index.ts), typed once so a renamed or re-shaped
+ * kernel fails `tsc` here rather than at run time. Pointers are byte addresses in the shared memory.
+ */
+type Ptr = number;
+
+export interface KernelExports {
+  heapBase(): Ptr;
+  // Convolution (wasm/conv*.ts)
+  phaseInputBytes(g: Ptr): number;
+  phaseInputUnits(g: Ptr): number;
+  packInputPhasesRange(g: Ptr, x: Ptr, dst: Ptr, begin: number, end: number): void;
+  tapCount(g: Ptr): number;
+  buildForwardTaps(g: Ptr, taps: Ptr): number;
+  packWeightsForward(g: Ptr, w: Ptr, dst: Ptr): void;
+  packWeightsBackwardData(g: Ptr, w: Ptr, dst: Ptr): void;
+  packBias(g: Ptr, bias: Ptr, dst: Ptr): void;
+  packOutputRowsRange(g: Ptr, dy: Ptr, dst: Ptr, channels: number, left: number, rowFloats: number, begin: number, end: number): void;
+  conv3dForwardUnits(g: Ptr): number;
+  conv3dForwardRange(g: Ptr, xp: Ptr, wf: Ptr, bias: Ptr, taps: Ptr, tapCount: number, y: Ptr, begin: number, end: number): void;
+  backwardDataLeft(g: Ptr): number;
+  backwardDataRowFloats(g: Ptr): number;
+  conv3dBackwardDataUnits(g: Ptr): number;
+  conv3dBackwardDataRange(g: Ptr, dyp: Ptr, wb: Ptr, zeroBias: Ptr, dx: Ptr, scratch: Ptr, begin: number, end: number): void;
+  filterRowVectors(g: Ptr): number;
+  filterPartialBytes(g: Ptr, taps: number): number;
+  conv3dBackwardFilterUnits(g: Ptr, taps: number): number;
+  filterScratchBytes(g: Ptr): number;
+  conv3dBackwardFilterRange(
+    g: Ptr, xp: Ptr, dyq: Ptr, taps: Ptr, tapCount: number, partial: Ptr, dw: Ptr, rows: Ptr, begin: number, end: number,
+  ): void;
+  // Elementwise and per-channel (wasm/elementwise.ts)
+  addF32(a: Ptr, b: Ptr, y: Ptr, count: number): void;
+  reluF32(x: Ptr, y: Ptr, count: number): void;
+  reluBackwardF32(dy: Ptr, y: Ptr, dx: Ptr, count: number): void;
+  scaleF32(x: Ptr, y: Ptr, count: number, a: number): void;
+  channelAffineF32(x: Ptr, v: Ptr, y: Ptr, n: number, c: number, inner: number, multiply: number): void;
+  channelSumF32(x: Ptr, out: Ptr, n: number, c: number, inner: number): void;
+  reduceF32(x: Ptr, out: Ptr, count: number, divide: number): void;
+  sgdStepF32(param: Ptr, grad: Ptr, buf: Ptr, count: number, lr: number, momentum: number, weightDecay: number): void;
+  laEmaAlphaF32(loss: Ptr, out: Ptr, t: number, temperature: number, floor: number): void;
+  emaUpdateF32(target: Ptr, source: Ptr, alpha: Ptr, count: number): void;
+  // Masks and rearrangement (wasm/spatial.ts)
+  dropoutMaskF32(out: Ptr, count: number, p: number, seed: number): void;
+  cubeMask(out: Ptr, d: number, h: number, w: number, d0: number, h0: number, w0: number, dn: number, hn: number, wn: number): void;
+  cutMix(a: Ptr, b: Ptr, mask: Ptr, y: Ptr, count: number, spatial: number, elemBytes: number): void;
+  gatherSpatial(
+    x: Ptr, y: Ptr, elemBytes: number, outer: number, planeIn: number, d: number, h: number, w: number,
+    base: number, s0: number, s1: number, s2: number,
+  ): void;
+  // BatchNorm3d (wasm/batch-norm.ts)
+  batchNormTrainF32(
+    x: Ptr, gamma: Ptr, beta: Ptr, runMean: Ptr, runVar: Ptr, y: Ptr, mean: Ptr, invStd: Ptr,
+    n: number, c: number, inner: number, momentum: number, eps: number,
+  ): void;
+  batchNormEvalF32(x: Ptr, gamma: Ptr, beta: Ptr, runMean: Ptr, runVar: Ptr, y: Ptr, n: number, c: number, inner: number, eps: number): void;
+  batchNormBackwardF32(
+    dy: Ptr, x: Ptr, gamma: Ptr, mean: Ptr, invStd: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr, n: number, c: number, inner: number,
+  ): void;
+  // Softmax and losses (wasm/losses.ts)
+  softmaxF32(z: Ptr, y: Ptr, n: number, c: number, s: number, probs: Ptr): void;
+  argmaxU8(z: Ptr, y: Ptr, n: number, c: number, s: number): void;
+  diceCeLossF32(
+    z: Ptr, labels: Ptr, labelBytes: number, mask: Ptr, regionBit: number, loss: Ptr, grad: Ptr,
+    n: number, c: number, s: number, weight: number, probs: Ptr, stats: Ptr,
+  ): void;
+  disagreementMseF32(
+    z: Ptr, other: Ptr, target: Ptr, labelBytes: number, mask: Ptr, loss: Ptr, grad: Ptr,
+    n: number, c: number, s: number, weightOutside: number, weightInside: number, probs: Ptr,
+  ): void;
+}
+
+/** Names of the exports a thread pool may run a slice of: they end with (begin, end). */
+export type SplitKernelName =
+  | 'packInputPhasesRange'
+  | 'packOutputRowsRange'
+  | 'conv3dForwardRange'
+  | 'conv3dBackwardDataRange'
+  | 'conv3dBackwardFilterRange';

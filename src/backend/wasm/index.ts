@@ -1,0 +1,117 @@
+/**
+ * The WebAssembly CPU backend: AssemblyScript kernels (wasm/) compiled to SIMD WebAssembly, tensors in
+ * one WebAssembly.Memory, convolutions split across a worker pool sharing that memory. Relaxed-SIMD
+ * FMA and threads are used where the engine allows and reported in info() where it does not.
+ */
+import { type DType, type TypedArray, allocate, dtypeOf } from '../../core/dtype.js';
+import { SdsError } from '../../core/errors.js';
+import { type Shape, shapeString, sizeOf } from '../../core/shape.js';
+import { type Tensor, expectLive } from '../../core/tensor.js';
+import type { Backend, BackendInfo } from '../backend.js';
+import type { KernelExports } from './exports.js';
+import { chooseVariant, detectFeatures } from './features.js';
+import { WasmHeap } from './heap.js';
+import { wasmKernels } from './kernels.js';
+import { compileVariant } from './loader.js';
+import { WorkerPool } from './pool.js';
+import { WasmRuntime } from './runtime.js';
+import { bytesPerElement, newTensor, ptr } from './storage.js';
+
+export interface WasmBackendOptions {
+  /** Threads including the calling one; default: the machine's hardware concurrency. */
+  readonly threads?: number;
+  /** true: require-if-available relaxed SIMD FMA, false: plain SIMD, 'auto' (default): use it when present. */
+  readonly relaxedSimd?: boolean | 'auto';
+  /** Upper bound of the wasm memory; default and maximum 4 GiB (wasm32). */
+  readonly maxMemoryBytes?: number;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+
+async function hardwareThreads(): Promise<number> {
+  if (typeof process !== 'undefined' && process.versions?.node) return (await import('node:os')).availableParallelism();
+  return globalThis.navigator?.hardwareConcurrency ?? 1;
+}
+
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const threads = options.threads ?? (await hardwareThreads());
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new SdsError('E_INVALID_ARGUMENT', `createWasmBackend: threads: expected a positive integer, found ${threads}`);
+  }
+  const features = detectFeatures();
+  const choice = chooseVariant({ threads, relaxedSimd: options.relaxedSimd ?? 'auto' }, features);
+  const maxPages = Math.min(MAX_PAGES, Math.floor((options.maxMemoryBytes ?? MAX_PAGES * PAGE) / PAGE));
+  const shared = choice.threads > 1;
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared });
+  const module = await compileVariant(choice.binary);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const pool = shared ? await WorkerPool.create(choice.threads - 1, module, memory) : null;
+  const heap = new WasmHeap(memory, k.heapBase(), maxPages * PAGE);
+  const rt = new WasmRuntime(memory, heap, k, pool);
+  let destroyed = false;
+
+  const expectAlive = (what: string): void => {
+    if (destroyed) throw new SdsError('E_DISPOSED', `wasm backend: ${what} after destroy()`);
+  };
+  const info: BackendInfo = {
+    name: 'wasm',
+    description: `WebAssembly ${choice.relaxedSimd ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'}, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}`,
+    limits: { maxMemoryBytes: maxPages * PAGE },
+    details: {
+      threads: choice.threads,
+      requestedThreads: threads,
+      relaxedSimd: choice.relaxedSimd,
+      sharedMemory: shared,
+      binary: choice.binary,
+      lazy: shared,
+      ...(choice.notes.length > 0 ? { notes: choice.notes.join('; ') } : {}),
+    },
+  };
+
+  return {
+    name: 'wasm',
+    kernels: wasmKernels(rt),
+    upload(data: TypedArray, shape: Shape): Tensor {
+      expectAlive('upload');
+      if (data.length !== sizeOf(shape)) {
+        throw new SdsError('E_SHAPE_MISMATCH', `upload: shape ${shapeString(shape)} needs ${sizeOf(shape)} values, found ${data.length}`);
+      }
+      const t = newTensor(rt, shape, dtypeOf(data));
+      // A fresh block: no pending step can touch it, so writing now is safe even with a queue.
+      new Uint8Array(memory.buffer, ptr(t), data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return t;
+    },
+    zeros(shape: Shape, dtype: DType): Tensor {
+      expectAlive('zeros');
+      const t = newTensor(rt, shape, dtype);
+      new Uint8Array(memory.buffer, ptr(t), t.size * bytesPerElement(dtype)).fill(0);
+      return t;
+    },
+    async read(t: Tensor): Promise<TypedArray> {
+      expectAlive('read');
+      expectLive(t, 'wasm', 'read');
+      await rt.flush();
+      const out = allocate(t.dtype, t.size);
+      new Uint8Array(out.buffer).set(new Uint8Array(memory.buffer, ptr(t), out.byteLength));
+      return out;
+    },
+    dispose(t: Tensor): void {
+      expectLive(t, 'wasm', 'dispose');
+      t.markDisposed();
+      if (!destroyed) rt.releaseLater(ptr(t));
+    },
+    async sync(): Promise<void> {
+      expectAlive('sync');
+      await rt.flush();
+    },
+    info(): BackendInfo {
+      return { ...info, details: { ...info.details, bytesInUse: heap.bytesInUse } };
+    },
+    destroy(): void {
+      destroyed = true;
+      pool?.terminate();
+    },
+  };
+}

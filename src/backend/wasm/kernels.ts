@@ -1,0 +1,206 @@
+/**
+ * The wasm kernel table. Each kernel allocates its outputs now (so it can return handles at once)
+ * and submits the steps that fill them; see runtime.ts for when those run. Validation happened in
+ * ops/: nothing here checks shapes.
+ */
+import type { Shape } from '../../core/shape.js';
+import { sizeOf } from '../../core/shape.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { Kernels } from '../../ops/kernels.js';
+import type { SpatialAxis } from '../../ops/params.js';
+import { conv3dBackwardDataWasm, conv3dBackwardFilterWasm, conv3dWasm } from './conv-kernels.js';
+import type { WasmRuntime } from './runtime.js';
+import { bytesPerElement, newTensor, ptr } from './storage.js';
+
+/** [N, C, inner] view of an NC... tensor. */
+const channels = (t: Tensor): [number, number, number] => [t.shape[0], t.shape[1], sizeOf(t.shape.slice(2))];
+const labelBytes = (t: Tensor): number => bytesPerElement(t.dtype);
+
+/** Signed element strides of the D, H, W axes in the input, and the offset of output voxel (0, 0, 0). */
+interface Gather {
+  outSpatial: [number, number, number];
+  base: number;
+  coeff: [number, number, number];
+}
+
+function spatialGather(shape: Shape, mapTo: (inSize: number[], stride: number[], g: Gather) => void): Gather {
+  const size = shape.slice(-3);
+  const stride = [size[1] * size[2], size[2], 1];
+  const g: Gather = { outSpatial: [size[0], size[1], size[2]], base: 0, coeff: [stride[0], stride[1], stride[2]] };
+  mapTo(size, stride, g);
+  return g;
+}
+
+/** Flip: output i on a flipped axis reads size - 1 - i. */
+const flipGather = (shape: Shape, axes: readonly SpatialAxis[]): Gather =>
+  spatialGather(shape, (size, stride, g) => {
+    for (const a of new Set(axes)) {
+      g.coeff[a] = -stride[a];
+      g.base += (size[a] - 1) * stride[a];
+    }
+  });
+
+/** numpy.rot90, the source voxels of src/ops/spatial.ts's rot90Reference as strides (P, Q: sizes on a0, a1). */
+const rot90Gather = (shape: Shape, k: number, [a0, a1]: readonly [SpatialAxis, SpatialAxis]): Gather =>
+  spatialGather(shape, (size, stride, g) => {
+    const turns = ((k % 4) + 4) % 4;
+    const [P, Q] = [size[a0], size[a1]];
+    if (turns === 1) {
+      // source (a0, a1) = (o[a1], Q - 1 - o[a0])
+      g.coeff[a1] = stride[a0];
+      g.coeff[a0] = -stride[a1];
+      g.base = (Q - 1) * stride[a1];
+    } else if (turns === 2) {
+      g.coeff[a0] = -stride[a0];
+      g.coeff[a1] = -stride[a1];
+      g.base = (P - 1) * stride[a0] + (Q - 1) * stride[a1];
+    } else if (turns === 3) {
+      // source (a0, a1) = (P - 1 - o[a1], o[a0])
+      g.coeff[a1] = -stride[a0];
+      g.coeff[a0] = stride[a1];
+      g.base = (P - 1) * stride[a0];
+    }
+    if (turns % 2 === 1) [g.outSpatial[a0], g.outSpatial[a1]] = [Q, P];
+  });
+
+function gather(rt: WasmRuntime, x: Tensor, g: Gather): Tensor {
+  const lead = x.shape.slice(0, -3);
+  const y = newTensor(rt, [...lead, ...g.outSpatial], x.dtype);
+  const outer = sizeOf(lead);
+  const planeIn = sizeOf(x.shape.slice(-3));
+  const [s0, s1, s2] = g.coeff;
+  rt.submit({
+    run: () => rt.k.gatherSpatial(ptr(x), ptr(y), bytesPerElement(x.dtype), outer, planeIn, ...g.outSpatial, g.base, s0, s1, s2),
+  });
+  return y;
+}
+
+/** Copies `bytes` bytes inside the memory when the step runs (the buffer may have grown by then). */
+function copyStep(rt: WasmRuntime, dst: number, src: number, bytes: number): void {
+  rt.submit({ run: () => new Uint8Array(rt.memory.buffer).copyWithin(dst, src, src + bytes) });
+}
+
+const bytesOf = (t: Tensor): number => t.size * bytesPerElement(t.dtype);
+
+export function wasmKernels(rt: WasmRuntime): Kernels {
+  const { k } = rt;
+  const unary = (x: Tensor, body: (y: Tensor) => void, shape: Shape = x.shape): Tensor => {
+    const y = newTensor(rt, shape);
+    rt.submit({ run: () => body(y) });
+    return y;
+  };
+  const scratch = (bytes: number): number => rt.heap.alloc(bytes);
+
+  return {
+    conv3d: (x, w, bias, p) => conv3dWasm(rt, x, w, bias, p),
+    conv3dBackwardData: (dy, w, p) => conv3dBackwardDataWasm(rt, dy, w, p),
+    conv3dBackwardFilter: (x, dy, p) => conv3dBackwardFilterWasm(rt, x, dy, p),
+    channelSum: (x) => unary(x, (y) => k.channelSumF32(ptr(x), ptr(y), ...channels(x)), [x.shape[1]]),
+    addChannelBias: (x, b) => unary(x, (y) => k.channelAffineF32(ptr(x), ptr(b), ptr(y), ...channels(x), 0)),
+    batchNormTrain: (x, gamma, beta, runningMean, runningVar, p) => {
+      const c = x.shape[1];
+      const y = newTensor(rt, x.shape);
+      const mean = newTensor(rt, [c]);
+      const invStd = newTensor(rt, [c]);
+      rt.submit({
+        run: () =>
+          k.batchNormTrainF32(
+            ptr(x), ptr(gamma), ptr(beta), ptr(runningMean), ptr(runningVar), ptr(y), ptr(mean), ptr(invStd),
+            ...channels(x), p.momentum, p.eps,
+          ),
+      });
+      return { y, mean, invStd };
+    },
+    batchNormEval: (x, gamma, beta, runningMean, runningVar, p) =>
+      unary(x, (y) => k.batchNormEvalF32(ptr(x), ptr(gamma), ptr(beta), ptr(runningMean), ptr(runningVar), ptr(y), ...channels(x), p.eps)),
+    batchNormBackward: (dy, x, gamma, mean, invStd) => {
+      const c = x.shape[1];
+      const dx = newTensor(rt, x.shape);
+      const dgamma = newTensor(rt, [c]);
+      const dbeta = newTensor(rt, [c]);
+      rt.submit({
+        run: () =>
+          k.batchNormBackwardF32(ptr(dy), ptr(x), ptr(gamma), ptr(mean), ptr(invStd), ptr(dx), ptr(dgamma), ptr(dbeta), ...channels(x)),
+      });
+      return { dx, dgamma, dbeta };
+    },
+    relu: (x) => unary(x, (y) => k.reluF32(ptr(x), ptr(y), x.size)),
+    reluBackward: (dy, y) => unary(dy, (dx) => k.reluBackwardF32(ptr(dy), ptr(y), ptr(dx), dy.size)),
+    dropoutMask: (n, c, p) => {
+      const y = newTensor(rt, [n, c]);
+      rt.submit({ run: () => k.dropoutMaskF32(ptr(y), n * c, p.p, p.seed >>> 0) });
+      return y;
+    },
+    channelScale: (x, s) => unary(x, (y) => k.channelAffineF32(ptr(x), ptr(s), ptr(y), ...channels(x), 1)),
+    add: (a, b) => unary(a, (y) => k.addF32(ptr(a), ptr(b), ptr(y), a.size)),
+    scale: (x, a) => unary(x, (y) => k.scaleF32(ptr(x), ptr(y), x.size, a)),
+    softmax: (x) => {
+      const probs = scratch(x.shape[1] * 8);
+      const y = unary(x, (out) => k.softmaxF32(ptr(x), ptr(out), ...channels(x), probs));
+      rt.releaseLater(probs);
+      return y;
+    },
+    argmax: (x) => {
+      const y = newTensor(rt, [x.shape[0], ...x.shape.slice(2)], 'uint8');
+      rt.submit({ run: () => k.argmaxU8(ptr(x), ptr(y), ...channels(x)) });
+      return y;
+    },
+    diceCeLoss: (logits, labels, mask, p) => {
+      const [n, c, s] = channels(logits);
+      const loss = newTensor(rt, []);
+      const grad = newTensor(rt, logits.shape);
+      const probs = scratch(c * 8);
+      const stats = scratch((2 * n * c + c) * 8);
+      const regionBit = p.region === 'outside' ? 1 : 0;
+      rt.submit({
+        run: () =>
+          k.diceCeLossF32(
+            ptr(logits), ptr(labels), labelBytes(labels), mask ? ptr(mask) : 0, regionBit, ptr(loss), ptr(grad),
+            n, c, s, p.weight, probs, stats,
+          ),
+      });
+      rt.releaseLater(probs, stats);
+      return { loss, grad };
+    },
+    disagreementMse: (logits, other, target, mask, p) => {
+      const [n, c, s] = channels(logits);
+      const loss = newTensor(rt, []);
+      const grad = newTensor(rt, logits.shape);
+      const probs = scratch(c * 8);
+      rt.submit({
+        run: () =>
+          k.disagreementMseF32(
+            ptr(logits), ptr(other), ptr(target), labelBytes(target), ptr(mask), ptr(loss), ptr(grad),
+            n, c, s, p.weightOutside, p.weightInside, probs,
+          ),
+      });
+      rt.releaseLater(probs);
+      return { loss, grad };
+    },
+    sgdStep: (param, grad, momentumBuffer, p) =>
+      rt.submit({ run: () => k.sgdStepF32(ptr(param), ptr(grad), ptr(momentumBuffer), param.size, p.lr, p.momentum, p.weightDecay) }),
+    laEmaAlpha: (loss, p) => unary(loss, (y) => k.laEmaAlphaF32(ptr(loss), ptr(y), p.t, p.temperature, p.floor), []),
+    emaUpdate: (target, source, alpha) => rt.submit({ run: () => k.emaUpdateF32(ptr(target), ptr(source), ptr(alpha), target.size) }),
+    cubeMask: (spatial, cube) => {
+      const y = newTensor(rt, spatial, 'uint8');
+      rt.submit({ run: () => k.cubeMask(ptr(y), ...spatial, ...cube.start, ...cube.size) });
+      return y;
+    },
+    cutMix: (a, b, mask) => {
+      const y = newTensor(rt, a.shape, a.dtype);
+      rt.submit({ run: () => k.cutMix(ptr(a), ptr(b), ptr(mask), ptr(y), a.size, mask.size, bytesPerElement(a.dtype)) });
+      return y;
+    },
+    flip: (x, axes) => gather(rt, x, flipGather(x.shape, axes)),
+    rot90: (x, turns, axes) => gather(rt, x, rot90Gather(x.shape, turns, axes)),
+    sum: (x) => unary(x, (y) => k.reduceF32(ptr(x), ptr(y), x.size, 0), []),
+    mean: (x) => unary(x, (y) => k.reduceF32(ptr(x), ptr(y), x.size, 1), []),
+    copy: (x) => {
+      const y = newTensor(rt, x.shape, x.dtype);
+      copyStep(rt, ptr(y), ptr(x), bytesOf(x));
+      return y;
+    },
+    assign: (dst, src) => copyStep(rt, ptr(dst), ptr(src), bytesOf(dst)),
+  };
+}
+

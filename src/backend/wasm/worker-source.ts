@@ -1,0 +1,33 @@
+/**
+ * The pool worker, as source text. Shipping it as a string (started with `eval: true` in Node and
+ * from a Blob URL in browsers) means no worker file has to be found next to the bundle, from src/,
+ * dist/ or a CDN alike. It instantiates the compiled module on the shared memory and runs exported
+ * kernel ranges on request; it owns no state beyond the instance.
+ */
+export const WORKER_SOURCE = `
+'use strict';
+let kernels = null;
+let port;
+function handle(msg) {
+  if (msg.type === 'init') {
+    WebAssembly.instantiate(msg.module, { env: { memory: msg.memory } }).then(
+      (instance) => { kernels = instance.exports; port.postMessage({ type: 'ready' }); },
+      (e) => port.postMessage({ type: 'error', id: -1, message: String((e && e.stack) || e) }),
+    );
+    return;
+  }
+  try {
+    kernels[msg.fn](...msg.args);
+    port.postMessage({ type: 'done', id: msg.id });
+  } catch (e) {
+    port.postMessage({ type: 'error', id: msg.id, message: String((e && e.stack) || e) });
+  }
+}
+if (typeof require === 'function') {
+  port = require('node:worker_threads').parentPort;
+  port.on('message', handle);
+} else {
+  port = self;
+  self.onmessage = (event) => handle(event.data);
+}
+`;

@@ -1,0 +1,21 @@
+// Every op: its dispatch function (validates, then calls the backend's kernel) and its CPU reference.
+export * from './batch-norm.js';
+export * from './channel.js';
+export * from './conv-geometry.js';
+export * from './conv3d.js';
+export * from './conv3d-backward.js';
+export * from './copy.js';
+export * from './cut-mix.js';
+export * from './dense.js';
+export * from './dice-ce.js';
+export * from './disagreement.js';
+export * from './dropout.js';
+export * from './elementwise.js';
+export * from './optimizer.js';
+export * from './reduce.js';
+export * from './relu.js';
+export * from './softmax.js';
+export * from './spatial.js';
+export type { BatchNormGrads, BatchNormTrainResult, Kernels, KernelName, KernelSignatures, LossAndGrad } from './kernels.js';
+export type * from './params.js';
+export { mix32, uniformAt } from './random.js';

@@ -1,0 +1,50 @@
+/**
+ * Node-only file helpers: read a path or a folder and hand the bytes to the browser-safe readers.
+ * Kept apart so bundlers for the browser never see `node:fs`.
+ */
+import { readFile, readdir, stat, writeFile, rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { SdsError } from '../core/errors.js';
+import { readDicomSeries, type ReadDicomOptions } from './dicom-series.js';
+import { readHdf5Volumes, type Hdf5Volumes, type ReadHdf5Options } from './hdf5-read.js';
+import { readNifti, type ReadNiftiOptions } from './nifti-read.js';
+import type { Volume } from './volume.js';
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new SdsError('E_INVALID_ARGUMENT', `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { path });
+  }
+}
+
+export async function readNiftiFile(path: string, options?: ReadNiftiOptions): Promise<Volume> {
+  return readNifti(await readBytes(path), basename(path), options);
+}
+
+export async function readHdf5File(path: string, options?: ReadHdf5Options): Promise<Hdf5Volumes> {
+  return readHdf5Volumes(await readBytes(path), path, options);
+}
+
+/** Every regular file in `folder` (not recursive, hidden files skipped) is read as one slice. */
+export async function readDicomFolder(folder: string, options?: ReadDicomOptions): Promise<Volume> {
+  const names = (await readdir(folder)).filter((n) => !n.startsWith('.')).sort();
+  const files = [];
+  for (const name of names) {
+    const path = join(folder, name);
+    if ((await stat(path)).isFile()) files.push({ name: path, bytes: await readBytes(path) });
+  }
+  if (files.length === 0)
+    throw new SdsError('E_INVALID_ARGUMENT', `${folder}: expected DICOM files, found an empty folder`, { path: folder });
+  return readDicomSeries(files, options);
+}
+
+/**
+ * Writes bytes from a writer (writeLabelNifti / writeImageNifti) to `path` through a temporary file
+ * and a rename, so a crash never leaves a half-written file under the final name.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
+}

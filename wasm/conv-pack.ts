@@ -1,0 +1,131 @@
+// Packing: copies that put operands in the layout the register tiles read, zero-padded so that the
+// tiles never test bounds. Each costs one pass over its tensor, small next to the convolution.
+import {
+  G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KD, G_KH, G_KW, G_N, G_PD, G_PH, G_PW,
+  G_SW, G_W, G_WO, SLACK_FLOATS, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
+} from './conv-geometry';
+
+export function phaseInputBytes(g: usize): usize {
+  return (<usize>geo(g, G_N) * <usize>geo(g, G_CI) * <usize>phaseChannelFloats(g) + SLACK_FLOATS) << 2;
+}
+
+export function phaseInputUnits(g: usize): i32 {
+  return geo(g, G_N) * geo(g, G_CI) * (geo(g, G_D) + 2 * geo(g, G_PD));
+}
+
+/**
+ * x [N][Ci][D][H][W] -> the phase layout of conv-geometry.ts, for padded planes [begin, end) (units
+ * of phaseInputUnits, so threads can share the copy). The last unit also zeroes the slack: ghost
+ * lanes read it and must never meet a stale NaN.
+ */
+export function packInputPhasesRange(g: usize, x: usize, dst: usize, begin: i32, end: i32): void {
+  const d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);
+  const pd = geo(g, G_PD), ph = geo(g, G_PH), pw = geo(g, G_PW), sw = geo(g, G_SW);
+  const rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
+  const hp = h + 2 * ph, dp = d + 2 * pd;
+  const planeBytes = <usize>(hp * rowFloats) << 2;
+  for (let u = begin; u < end; u++) {
+    const plane = dst + <usize>u * planeBytes;
+    memory.fill(plane, 0, planeBytes);
+    const c = u / dp, z = u % dp - pd;
+    if (z < 0 || z >= d) continue;
+    for (let y = 0; y < h; y++) {
+      const from = x + ((<usize>((c * d + z) * h + y) * w) << 2);
+      const row = plane + (<usize>((y + ph) * rowFloats) << 2);
+      if (sw == 1) {
+        memory.copy(row + (<usize>pw << 2), from, <usize>w << 2);
+        continue;
+      }
+      for (let i = 0; i < w; i++) {
+        const col = i + pw;
+        store<f32>(row + (<usize>((col % sw) * wq + col / sw) << 2), load<f32>(from + (<usize>i << 2)));
+      }
+    }
+  }
+  if (end == phaseInputUnits(g)) memory.fill(dst + <usize>end * planeBytes, 0, SLACK_FLOATS << 2);
+}
+
+export function tapCount(g: usize): i32 {
+  return geo(g, G_KD) * geo(g, G_KH) * geo(g, G_KW);
+}
+
+/**
+ * Forward taps (kd, kh, kw) -> (byte offset into the phase layout relative to an output row's
+ * origin, byte offset of the tap's 4 weights). Returns the tap count.
+ */
+export function buildForwardTaps(g: usize, taps: usize): i32 {
+  const kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
+  const dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW), sw = geo(g, G_SW);
+  const hp = geo(g, G_H) + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
+  let t = 0;
+  for (let a = 0; a < kd; a++) {
+    for (let b = 0; b < kh; b++) {
+      for (let c = 0; c < kw; c++) {
+        const col = c * dw;
+        const off = (a * dd * hp + b * dh) * rowFloats + (col % sw) * wq + col / sw;
+        store<i32>(taps + (<usize>t << 3), off << 2);
+        store<i32>(taps + (<usize>t << 3) + 4, t << 4);
+        t++;
+      }
+    }
+  }
+  return t;
+}
+
+/** w [Co][Ci][T] -> [ceil(Co/4)][Ci][T][4]: the 4 output channels of a tile side by side. */
+export function packWeightsForward(g: usize, w: usize, dst: usize): void {
+  const co = geo(g, G_CO), ci = geo(g, G_CI), taps = tapCount(g), blocks = blocksOf4(co);
+  memory.fill(dst, 0, <usize>(blocks * ci * taps) << 4);
+  for (let o = 0; o < co; o++) {
+    for (let i = 0; i < ci; i++) {
+      for (let t = 0; t < taps; t++) {
+        const to = dst + ((<usize>((((o >> 2) * ci + i) * taps + t) << 2) + <usize>(o & 3)) << 2);
+        store<f32>(to, load<f32>(w + (<usize>((o * ci + i) * taps + t) << 2)));
+      }
+    }
+  }
+}
+
+/** w [Co][Ci][T] -> [ceil(Ci/4)][Co][T][4]: backward-data tiles run over 4 input channels. */
+export function packWeightsBackwardData(g: usize, w: usize, dst: usize): void {
+  const co = geo(g, G_CO), ci = geo(g, G_CI), taps = tapCount(g), blocks = blocksOf4(ci);
+  memory.fill(dst, 0, <usize>(blocks * co * taps) << 4);
+  for (let o = 0; o < co; o++) {
+    for (let i = 0; i < ci; i++) {
+      for (let t = 0; t < taps; t++) {
+        const to = dst + ((<usize>((((i >> 2) * co + o) * taps + t) << 2) + <usize>(i & 3)) << 2);
+        store<f32>(to, load<f32>(w + (<usize>((o * ci + i) * taps + t) << 2)));
+      }
+    }
+  }
+}
+
+/** bias [Co] (or 0 for none) -> [4 * ceil(Co/4)] zero-padded. */
+export function packBias(g: usize, bias: usize, dst: usize): void {
+  const co = geo(g, G_CO);
+  memory.fill(dst, 0, <usize>blocksOf4(co) << 4);
+  if (bias != 0) memory.copy(dst, bias, <usize>co << 2);
+}
+
+/**
+ * dy [N][Co][Do][Ho][Wo] -> [N][channels][Do][Ho][rowFloats] with the data at column `left` and
+ * zeros around it; `channels` >= Co pads whole zero channels (backward-filter tiles read 4 at once).
+ * Units are (n, channel) blocks of the output, [begin, end) of N * channels; the last zeroes the slack.
+ */
+export function packOutputRowsRange(
+  g: usize, dy: usize, dst: usize, channels: i32, left: i32, rowFloats: i32, begin: i32, end: i32,
+): void {
+  const co = geo(g, G_CO), rows = geo(g, G_DO) * geo(g, G_HO), wo = geo(g, G_WO);
+  const blockBytes = <usize>rows * <usize>rowFloats << 2;
+  for (let u = begin; u < end; u++) {
+    const to = dst + <usize>u * blockBytes;
+    memory.fill(to, 0, blockBytes);
+    const b = u / channels, c = u % channels;
+    if (c >= co) continue;
+    const from = dy + (<usize>(b * co + c) * <usize>rows * <usize>wo << 2);
+    for (let r = 0; r < rows; r++) {
+      memory.copy(to + ((<usize>r * <usize>rowFloats + <usize>left) << 2), from + (<usize>r * <usize>wo << 2), <usize>wo << 2);
+    }
+  }
+  if (end == geo(g, G_N) * channels) memory.fill(dst + <usize>end * blockBytes, 0, SLACK_FLOATS << 2);
+}

@@ -1,0 +1,105 @@
+// Convolution forward and backward-data as rows of register tiles (conv-tile.ts). Work is split
+// into independent units (one output row of 4 channels each); a thread runs units [begin, end).
+// Every output is computed by the same code whatever the split, so results do not depend on the
+// thread count.
+import {
+  G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KD, G_KH, G_KW, G_N, G_PD, G_PH, G_PW,
+  G_SD, G_SH, G_SW, G_W, G_WO, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
+} from './conv-geometry';
+import { tapCount } from './conv-pack';
+import { tileRow } from './conv-tile';
+
+export function conv3dForwardUnits(g: usize): i32 {
+  return geo(g, G_N) * blocksOf4(geo(g, G_CO)) * geo(g, G_DO) * geo(g, G_HO);
+}
+
+/** y = conv(x, w) + bias over units (n, channel block, od, oh), oh fastest. */
+export function conv3dForwardRange(
+  g: usize, xp: usize, wf: usize, bias: usize, taps: usize, taps_: i32, y: usize, begin: i32, end: i32,
+): void {
+  const ci = geo(g, G_CI), co = geo(g, G_CO), dOut = geo(g, G_DO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
+  const sd = geo(g, G_SD), sh = geo(g, G_SH), hp = geo(g, G_H) + 2 * geo(g, G_PH);
+  const blocks = blocksOf4(co), rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
+  const srcStrideA = <usize>chFloats << 2, wStrideA = <usize>taps_ << 4;
+  const outStrideC = <usize>(dOut * hOut * wOut) << 2;
+  for (let u = begin; u < end; u++) {
+    const oh = u % hOut;
+    let rest = u / hOut;
+    const od = rest % dOut;
+    rest /= dOut;
+    const b = rest % blocks, n = rest / blocks;
+    const src = xp + ((<usize>n * <usize>ci * <usize>chFloats + <usize>((od * sd * hp + oh * sh) * rowFloats)) << 2);
+    const out = y + ((<usize>(((n * co + b * 4) * dOut + od) * hOut + oh) * <usize>wOut) << 2);
+    tileRow(src, srcStrideA, ci, taps, taps_, wf + <usize>(b * ci) * wStrideA, wStrideA, bias + (<usize>b << 4),
+      out, outStrideC, 4, wOut, min(4, co - b * 4));
+  }
+}
+
+/** Zero columns left of dy's data in the backward-data layout: the most negative tap offset. */
+export function backwardDataLeft(g: usize): i32 {
+  const reach = (geo(g, G_KW) - 1) * geo(g, G_DW) - geo(g, G_PW);
+  return reach > 0 ? (reach + geo(g, G_SW) - 1) / geo(g, G_SW) : 0;
+}
+
+/** Row length of the backward-data dy layout: data, both margins and a tile's overrun. */
+export function backwardDataRowFloats(g: usize): i32 {
+  const sw = geo(g, G_SW);
+  return backwardDataLeft(g) + geo(g, G_WO) + (geo(g, G_W) + sw - 1) / sw + (sw - 1 + geo(g, G_PW)) / sw + 16;
+}
+
+export function conv3dBackwardDataUnits(g: usize): i32 {
+  return geo(g, G_N) * blocksOf4(geo(g, G_CI)) * geo(g, G_D) * geo(g, G_H) * geo(g, G_SW);
+}
+
+/**
+ * dx = conv_transpose(dy, w) over units (n, input-channel block, id, ih, W phase r), r fastest.
+ * dx[i] gathers dy[o] * w[k] where i = o * s - p + k * dil, i.e. o = (i + p - k * dil) / s when that
+ * divides exactly and lands inside dy. Along D and H that selects taps per row; along W, the inputs
+ * of one phase (iw = j * sW + r) all use the same kw set, each reading dy at o = j + (r + pW - kw dW) / sW:
+ * contiguous in j, which is what a register tile needs. `scratch` holds this unit's tap list.
+ */
+export function conv3dBackwardDataRange(
+  g: usize, dyp: usize, wb: usize, zeroBias: usize, dx: usize, scratch: usize, begin: i32, end: i32,
+): void {
+  const ci = geo(g, G_CI), co = geo(g, G_CO), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);
+  const dOut = geo(g, G_DO), hOut = geo(g, G_HO), kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
+  const sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW);
+  const pd = geo(g, G_PD), ph = geo(g, G_PH), pw = geo(g, G_PW), dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW);
+  const blocks = blocksOf4(ci), left = backwardDataLeft(g), rowFloats = backwardDataRowFloats(g);
+  const allTaps = tapCount(g);
+  const srcStrideA = <usize>(dOut * hOut * rowFloats) << 2, wStrideA = <usize>allTaps << 4;
+  const outStrideC = <usize>(d * h * w) << 2;
+  for (let u = begin; u < end; u++) {
+    const r = u % sw;
+    let rest = u / sw;
+    const ih = rest % h;
+    rest /= h;
+    const id = rest % d;
+    rest /= d;
+    const b = rest % blocks, n = rest / blocks;
+    const count = (w - r + sw - 1) / sw;
+    if (count <= 0) continue;
+    let taps = 0;
+    for (let a = 0; a < kd; a++) {
+      const numD = id + pd - a * dd;
+      if (numD < 0 || numD % sd != 0 || numD / sd >= dOut) continue;
+      for (let c = 0; c < kh; c++) {
+        const numH = ih + ph - c * dh;
+        if (numH < 0 || numH % sh != 0 || numH / sh >= hOut) continue;
+        const rowBase = ((numD / sd) * hOut + numH / sh) * rowFloats + left;
+        for (let e = 0; e < kw; e++) {
+          const numW = r + pw - e * dw;
+          if (numW % sw != 0) continue;
+          const entry = scratch + (<usize>taps << 3);
+          store<i32>(entry, (rowBase + numW / sw) << 2);
+          store<i32>(entry, ((a * kh + c) * kw + e) << 4, 4);
+          taps++;
+        }
+      }
+    }
+    const src = dyp + (<usize>n * <usize>co * srcStrideA);
+    const out = dx + ((<usize>(((n * ci + b * 4) * d + id) * h + ih) * <usize>w + <usize>r) << 2);
+    tileRow(src, srcStrideA, co, scratch, taps, wb + <usize>(b * co) * wStrideA, wStrideA, zeroBias,
+      out, outStrideC, <usize>sw << 2, count, min(4, ci - b * 4));
+  }
+}

@@ -1,0 +1,154 @@
+// Softmax over channels and the two training losses of METHOD.md (steps 4 and 5), in float64 like
+// the reference (src/ops/dice-ce.ts, src/ops/disagreement.ts). Logits are [N][C][S] float32, labels
+// [N][S] uint8 or int32 (labelBytes 1 or 4), cube masks [S] uint8. `probs` is C float64 of scratch.
+
+const DICE_SMOOTH: f64 = 1e-5;
+const REGION_EPS: f64 = 1e-16;
+
+// @ts-ignore: decorator
+@inline
+function logitAt(z: usize, b: i32, ch: i32, c: i32, s: i32, v: i32): f64 {
+  return <f64>load<f32>(z + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2));
+}
+
+/** Softmax of one voxel into probs; returns log-sum-exp (cross-entropy is lse - z_y). */
+function softmaxVoxel(z: usize, b: i32, c: i32, s: i32, v: i32, probs: usize): f64 {
+  let mx = -Infinity;
+  for (let ch = 0; ch < c; ch++) mx = max(mx, logitAt(z, b, ch, c, s, v));
+  let total: f64 = 0;
+  for (let ch = 0; ch < c; ch++) {
+    const e = Math.exp(logitAt(z, b, ch, c, s, v) - mx);
+    store<f64>(probs + (<usize>ch << 3), e);
+    total += e;
+  }
+  for (let ch = 0; ch < c; ch++) store<f64>(probs + (<usize>ch << 3), load<f64>(probs + (<usize>ch << 3)) / total);
+  return mx + Math.log(total);
+}
+
+function argmaxVoxel(z: usize, b: i32, c: i32, s: i32, v: i32): i32 {
+  let best = 0;
+  let bestValue = logitAt(z, b, 0, c, s, v);
+  for (let ch = 1; ch < c; ch++) {
+    const value = logitAt(z, b, ch, c, s, v);
+    if (value > bestValue) {
+      best = ch;
+      bestValue = value;
+    }
+  }
+  return best;
+}
+
+// @ts-ignore: decorator
+@inline
+function labelAt(labels: usize, labelBytes: i32, i: i32): i32 {
+  return labelBytes == 1 ? <i32>load<u8>(labels + <usize>i) : load<i32>(labels + (<usize>i << 2));
+}
+
+export function softmaxF32(z: usize, y: usize, n: i32, c: i32, s: i32, probs: usize): void {
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      softmaxVoxel(z, b, c, s, v, probs);
+      for (let ch = 0; ch < c; ch++) {
+        store<f32>(y + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), <f32>load<f64>(probs + (<usize>ch << 3)));
+      }
+    }
+  }
+}
+
+export function argmaxU8(z: usize, y: usize, n: i32, c: i32, s: i32): void {
+  for (let b = 0; b < n; b++) for (let v = 0; v < s; v++) store<u8>(y + <usize>(b * s + v), <u8>argmaxVoxel(z, b, c, s, v));
+}
+
+/**
+ * weight * (Dice_R + CE_R) / 2 and its logit gradient; region R = voxels whose mask equals
+ * `regionBit` (mask 0 = every voxel). stats: 2 N C float64 of scratch (intersection, denominator).
+ */
+export function diceCeLossF32(
+  z: usize, labels: usize, labelBytes: i32, mask: usize, regionBit: i32, loss: usize, grad: usize,
+  n: i32, c: i32, s: i32, weight: f64, probs: usize, stats: usize,
+): void {
+  const pairs = n * c;
+  const inter = stats, denom = stats + (<usize>pairs << 3);
+  for (let i = 0; i < pairs; i++) {
+    store<f64>(inter + (<usize>i << 3), 0);
+    store<f64>(denom + (<usize>i << 3), DICE_SMOOTH);
+  }
+  let crossEntropy: f64 = 0, regionSize: f64 = 0;
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) continue;
+      const lse = softmaxVoxel(z, b, c, s, v, probs);
+      const y = labelAt(labels, labelBytes, b * s + v);
+      for (let ch = 0; ch < c; ch++) {
+        const k = <usize>(b * c + ch) << 3;
+        const p = load<f64>(probs + (<usize>ch << 3));
+        store<f64>(denom + k, load<f64>(denom + k) + p + (ch == y ? 1 : 0));
+        if (ch == y) store<f64>(inter + k, load<f64>(inter + k) + p);
+      }
+      crossEntropy += lse - logitAt(z, b, y, c, s, v);
+      regionSize += 1;
+    }
+  }
+  let ratioSum: f64 = 0;
+  for (let i = 0; i < pairs; i++) ratioSum += (2 * load<f64>(inter + (<usize>i << 3)) + DICE_SMOOTH) / load<f64>(denom + (<usize>i << 3));
+  const ceNorm = regionSize + REGION_EPS;
+  store<f32>(loss, <f32>((weight * (1 - ratioSum / <f64>pairs + crossEntropy / ceNorm)) / 2));
+  memory.fill(grad, 0, <usize>(pairs * s) << 2);
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) continue;
+      softmaxVoxel(z, b, c, s, v, probs);
+      const y = labelAt(labels, labelBytes, b * s + v);
+      // d Dice / d p_c = -(2 y_c S - (2 I + smooth)) / (S^2 N C); then the softmax Jacobian.
+      let weighted: f64 = 0;
+      for (let ch = 0; ch < c; ch++) {
+        const k = <usize>(b * c + ch) << 3;
+        const sd = load<f64>(denom + k);
+        const dLdp = -(2 * (ch == y ? 1 : 0) * sd - (2 * load<f64>(inter + k) + DICE_SMOOTH)) / (sd * sd * <f64>pairs);
+        store<f64>(stats + (<usize>(2 * pairs + ch) << 3), dLdp);
+        weighted += load<f64>(probs + (<usize>ch << 3)) * dLdp;
+      }
+      for (let ch = 0; ch < c; ch++) {
+        const pc = load<f64>(probs + (<usize>ch << 3));
+        const dLdp = load<f64>(stats + (<usize>(2 * pairs + ch) << 3));
+        const dz = pc * (dLdp - weighted) + (pc - (ch == y ? 1 : 0)) / ceNorm;
+        store<f32>(grad + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), <f32>((weight * dz) / 2));
+      }
+    }
+  }
+}
+
+/** METHOD.md step 5 (see src/ops/disagreement.ts); gradient into `z` only. */
+export function disagreementMseF32(
+  z: usize, other: usize, target: usize, labelBytes: i32, mask: usize, loss: usize, grad: usize,
+  n: i32, c: i32, s: i32, weightOutside: f64, weightInside: f64, probs: usize,
+): void {
+  let disagreeing: f64 = 0;
+  for (let b = 0; b < n; b++) for (let v = 0; v < s; v++) if (argmaxVoxel(z, b, c, s, v) != argmaxVoxel(other, b, c, s, v)) disagreeing += 1;
+  const norm = disagreeing + REGION_EPS;
+  memory.fill(grad, 0, <usize>(n * c * s) << 2);
+  let weightedError: f64 = 0;
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      if (argmaxVoxel(z, b, c, s, v) == argmaxVoxel(other, b, c, s, v)) continue;
+      const weight = load<u8>(mask + <usize>v) == 1 ? weightOutside : weightInside;
+      const y = labelAt(target, labelBytes, b * s + v);
+      softmaxVoxel(z, b, c, s, v, probs);
+      let squares: f64 = 0, weighted: f64 = 0;
+      for (let ch = 0; ch < c; ch++) {
+        const p = load<f64>(probs + (<usize>ch << 3));
+        const diff = p - (ch == y ? 1 : 0);
+        squares += diff * diff;
+        weighted += p * diff;
+      }
+      weightedError += (weight * squares) / <f64>c;
+      const k = (2 * weight) / (<f64>c * norm);
+      for (let ch = 0; ch < c; ch++) {
+        const p = load<f64>(probs + (<usize>ch << 3));
+        const diff = p - (ch == y ? 1 : 0);
+        store<f32>(grad + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), <f32>(k * p * (diff - weighted)));
+      }
+    }
+  }
+  store<f32>(loss, <f32>(weightedError / norm));
+}
