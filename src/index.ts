@@ -4,3 +4,56 @@ export { Tensor, type BackendName } from './core/tensor.js';
 export type { DType, TypedArray } from './core/dtype.js';
 export type { Shape, Vec3 } from './core/shape.js';
 export type { Backend, BackendInfo } from './backend/backend.js';
+export { createBackend, type CreateBackendOptions } from './backend/create.js';
+export { createReferenceBackend } from './backend/reference/index.js';
+export { createWebGpuBackend, type WebGpuBackend, type WebGpuBackendOptions } from './backend/webgpu/index.js';
+export { createWasmBackend, type WasmBackendOptions } from './backend/wasm/index.js';
+
+/** Every op: a validating dispatch function (backend first) and its float64 CPU reference. */
+export * as ops from './ops/index.js';
+
+export {
+  BatchNorm3d,
+  Conv3d,
+  ConvTranspose3d,
+  Dropout3d,
+  InstanceNorm3d,
+  ReLU,
+  Sequential,
+  VNet,
+  type VNetOptions,
+  type VNetConfig,
+  type Normalization,
+  type Layer,
+  type Parameter,
+  Sgd,
+  type SgdOptions,
+  supervisedLoss,
+  mixedLoss,
+  memoryPlan,
+  type MemoryPlan,
+} from './nn/index.js';
+export * from './nn/checkpoint/vnet-checkpoint.js';
+export { readSafetensors, writeSafetensors } from './nn/checkpoint/safetensors.js';
+
+export {
+  type Volume,
+  type VolumeData,
+  type VolumeDType,
+  type VolumeMetadata,
+  makeVolume,
+  toLabelVolume,
+  readNifti,
+  writeLabelNifti,
+  writeImageNifti,
+  readHdf5Volumes,
+  readDicomSeries,
+  type DicomFile,
+  zScoreNormalize,
+  percentileNormalize,
+  cropOrPad,
+  resampleToSpacing,
+  segmentationMetrics,
+  type ClassMetrics,
+  type MetricOptions,
+} from './volume/index.js';

@@ -7,6 +7,8 @@ import type { Backend } from '../src/backend/backend.js';
 import { chooseVariant, detectFeatures } from '../src/backend/wasm/features.js';
 import { WasmHeap } from '../src/backend/wasm/heap.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createReferenceBackend } from '../src/backend/reference/index.js';
+import type { Vec3 } from '../src/core/shape.js';
 import { SdsError } from '../src/core/errors.js';
 import * as ops from '../src/ops/index.js';
 import { randomFloat32 } from './support/random-data.js';
@@ -18,7 +20,12 @@ const all = { simd: true, relaxedSimd: true, sharedMemory: true };
 
 describe('chooseVariant', () => {
   it('picks relaxed SIMD and shared memory when both exist', () => {
-    expect(chooseVariant({ threads: 2, relaxedSimd: 'auto' }, all)).toMatchObject({ binary: 'relaxedShared', relaxedSimd: true, threads: 2, notes: [] });
+    expect(chooseVariant({ threads: 2, relaxedSimd: 'auto' }, all)).toMatchObject({
+      binary: 'relaxedShared',
+      relaxedSimd: true,
+      threads: 2,
+      notes: [],
+    });
   });
   it('falls back to plain SIMD without relaxed SIMD, and says why when it was asked for', () => {
     const features = { ...all, relaxedSimd: false };
@@ -111,6 +118,57 @@ describe('threads', () => {
     expect(Array.from(await two.read(y))).toEqual(Array.from(a.data, (v) => Math.max(v, 0)));
     expect(Array.from(await two.read(other))).toEqual(new Array(a.data.length).fill(-7));
   });
+});
+
+// Shapes aimed at the wasm kernels' own paths: stride-2 packing with 8-column shuffles (odd and even
+// padding, W >= 8 with a tail), rows longer than one 8-wide tile with a partial last tile, channel
+// counts that leave a partial block of 4, and dilation with stride.
+describe('convolution fast paths against the reference', () => {
+  const geometries: { x: number[]; co: number; k: Vec3; s: Vec3; p: Vec3; d: Vec3 }[] = [
+    { x: [1, 5, 6, 7, 21], co: 6, k: [3, 3, 3], s: [2, 2, 2], p: [1, 1, 1], d: [1, 1, 1] },
+    { x: [2, 3, 4, 6, 18], co: 5, k: [2, 2, 2], s: [2, 2, 2], p: [0, 0, 0], d: [1, 1, 1] },
+    { x: [1, 4, 5, 5, 23], co: 9, k: [3, 1, 3], s: [1, 2, 2], p: [2, 0, 1], d: [2, 1, 2] },
+    { x: [1, 7, 3, 4, 17], co: 3, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },
+  ];
+  let wasm: Backend;
+  const reference = createReferenceBackend();
+  beforeAll(async () => {
+    wasm = await createWasmBackend({ threads: 2, relaxedSimd: false });
+  });
+  afterAll(() => wasm.destroy());
+
+  const relError = (got: ArrayLike<number>, want: ArrayLike<number>): number => {
+    let maxRef = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(want[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    }
+    return maxDiff / maxRef;
+  };
+
+  for (const [i, g] of geometries.entries()) {
+    it(`x ${g.x.join('x')} -> ${g.co}, k ${g.k} s ${g.s} p ${g.p} d ${g.d}`, async () => {
+      const params = { stride: g.s, padding: g.p, dilation: g.d };
+      const spatial: Vec3 = [g.x[2], g.x[3], g.x[4]];
+      const out = spatial.map((n, a) => Math.floor((n + 2 * g.p[a] - g.d[a] * (g.k[a] - 1) - 1) / g.s[a]) + 1);
+      const x = randomFloat32(40 + i, g.x);
+      const w = randomFloat32(50 + i, [g.co, g.x[1], ...g.k]);
+      const bias = randomFloat32(60 + i, [g.co]);
+      const dy = randomFloat32(70 + i, [g.x[0], g.co, ...out]);
+      const outputs = await Promise.all(
+        [wasm, reference].map(async (b) => {
+          const [tx, tw, tb, tdy] = [x, w, bias, dy].map((h) => b.upload(h.data, h.shape));
+          return Promise.all([
+            b.read(ops.conv3d(b, tx, tw, tb, params)),
+            b.read(ops.conv3dBackwardData(b, tdy, tw, { ...params, inputSpatial: spatial })),
+            b.read(ops.conv3dBackwardFilter(b, tx, tdy, { ...params, kernel: g.k })),
+          ]);
+        }),
+      );
+      for (let o = 0; o < 3; o++) expect(relError(outputs[0][o], outputs[1][o])).toBeLessThan(1e-5);
+    });
+  }
 });
 
 describe('WasmHeap', () => {

@@ -53,7 +53,9 @@ describe('wasm backend in Chromium', () => {
     });
     server = createServer((req, res) => {
       // COOP + COEP make the page cross-origin isolated, which is what enables SharedArrayBuffer.
-      const isolation = req.url?.includes('isolated') ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+      const isolation = req.url?.includes('isolated')
+        ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+        : {};
       if (req.url?.startsWith('/page')) {
         res.writeHead(200, { 'Content-Type': 'text/html', ...isolation });
         res.end(page);

@@ -1,5 +1,5 @@
 // The geometry block: 21 i32 values the JavaScript side writes before every convolution
-// (src/backend/wasm/conv-geometry.ts writes the same order). Passing one pointer keeps the exported
+// (the geometry() helper in src/backend/wasm/conv-kernels.ts writes the same order). Passing one pointer keeps the exported
 // signatures short and lets every conv function read the sizes it needs by name.
 export const G_N = 0;
 export const G_CI = 1;

@@ -36,7 +36,19 @@ export function packInputPhasesRange(g: usize, x: usize, dst: usize, begin: i32,
         memory.copy(row + (<usize>pw << 2), from, <usize>w << 2);
         continue;
       }
-      for (let i = 0; i < w; i++) {
+      let i = 0;
+      if (sw == 2) {
+        // Stride 2 (down-sampling convs): split 8 columns at a time into even and odd with shuffles.
+        // x[2j] lands in phase pw % 2 at q = j + pw / 2, x[2j + 1] in the other at j + (pw + 1) / 2.
+        const evenRow = row + (<usize>((pw & 1) * wq + (pw >> 1)) << 2);
+        const oddRow = row + (<usize>((1 - (pw & 1)) * wq + ((pw + 1) >> 1)) << 2);
+        for (; i + 8 <= w; i += 8) {
+          const a = v128.load(from + (<usize>i << 2)), b = v128.load(from + (<usize>i << 2), 16);
+          v128.store(evenRow + (<usize>i << 1), i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+          v128.store(oddRow + (<usize>i << 1), i8x16.shuffle(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+        }
+      }
+      for (; i < w; i++) {
         const col = i + pw;
         store<f32>(row + (<usize>((col % sw) * wq + col / sw) << 2), load<f32>(from + (<usize>i << 2)));
       }

@@ -61,6 +61,9 @@ export function conv3dBackwardDataUnits(g: usize): i32 {
 export function conv3dBackwardDataRange(
   g: usize, dyp: usize, wb: usize, zeroBias: usize, dx: usize, scratch: usize, begin: i32, end: i32,
 ): void {
+  // With sW > 1 the tiles write each phase's outputs contiguously into `dx` laid out as
+  // [N][Ci][D][H][sW][J] (J = ceil(W / sW)): whole-vector stores instead of strided lanes;
+  // unphaseRowsRange then interleaves the phases into the real dx.
   const ci = geo(g, G_CI), co = geo(g, G_CO), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);
   const dOut = geo(g, G_DO), hOut = geo(g, G_HO), kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
   const sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW);
@@ -68,7 +71,8 @@ export function conv3dBackwardDataRange(
   const blocks = blocksOf4(ci), left = backwardDataLeft(g), rowFloats = backwardDataRowFloats(g);
   const allTaps = tapCount(g);
   const srcStrideA = <usize>(dOut * hOut * rowFloats) << 2, wStrideA = <usize>allTaps << 4;
-  const outStrideC = <usize>(d * h * w) << 2;
+  const phaseLen = (w + sw - 1) / sw, rowLen = sw == 1 ? w : sw * phaseLen;
+  const outStrideC = <usize>(d * h * rowLen) << 2;
   for (let u = begin; u < end; u++) {
     const r = u % sw;
     let rest = u / sw;
@@ -98,8 +102,38 @@ export function conv3dBackwardDataRange(
       }
     }
     const src = dyp + (<usize>n * <usize>co * srcStrideA);
-    const out = dx + ((<usize>(((n * ci + b * 4) * d + id) * h + ih) * <usize>w + <usize>r) << 2);
+    const out = dx + ((<usize>(((n * ci + b * 4) * d + id) * h + ih) * <usize>rowLen + <usize>(r * phaseLen)) << 2);
     tileRow(src, srcStrideA, co, scratch, taps, wb + <usize>(b * co) * wStrideA, wStrideA, zeroBias,
-      out, outStrideC, <usize>sw << 2, count, min(4, ci - b * 4));
+      out, outStrideC, 4, count, min(4, ci - b * 4));
+  }
+}
+
+/** Rows of dx, the units of unphaseRowsRange. */
+export function backwardDataRows(g: usize): i32 {
+  return geo(g, G_N) * geo(g, G_CI) * geo(g, G_D) * geo(g, G_H);
+}
+
+/** Bytes of the phase-split dx that conv3dBackwardDataRange writes when sW > 1. */
+export function backwardDataPhaseBytes(g: usize): usize {
+  const sw = geo(g, G_SW);
+  return (<usize>backwardDataRows(g) * <usize>(sw * ((geo(g, G_W) + sw - 1) / sw))) << 2;
+}
+
+/** dx[row][iw] = phased[row][iw % sW][iw / sW] for rows [begin, end). */
+export function unphaseRowsRange(g: usize, phased: usize, dx: usize, begin: i32, end: i32): void {
+  const w = geo(g, G_W), sw = geo(g, G_SW), phaseLen = (w + sw - 1) / sw;
+  for (let row = begin; row < end; row++) {
+    const from = phased + (<usize>row * <usize>(sw * phaseLen) << 2), to = dx + (<usize>row * <usize>w << 2);
+    let i = 0;
+    if (sw == 2) {
+      // Interleave 4 even and 4 odd columns into 8 with two shuffles.
+      const odd = from + (<usize>phaseLen << 2);
+      for (; i + 8 <= w; i += 8) {
+        const a = v128.load(from + (<usize>i << 1)), b = v128.load(odd + (<usize>i << 1));
+        v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23));
+        v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31), 16);
+      }
+    }
+    for (; i < w; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>((i % sw) * phaseLen + i / sw) << 2)));
   }
 }

@@ -40,7 +40,15 @@ const fmt = (v: number | null) => (v === null ? '-' : Math.abs(v) >= 100 ? v.toF
 export function writeReport(name: string, rows: BenchRow[], extra: Record<string, unknown> = {}): void {
   const machine = machineName();
   const header = ['case', 'backend', 'value', 'unit', 'peer', 'peer value', 'ratio'];
-  const lines = rows.map((r) => [r.case, r.backend, fmt(r.value), r.unit, r.peer ?? '-', fmt(r.peerValue), r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`]);
+  const lines = rows.map((r) => [
+    r.case,
+    r.backend,
+    fmt(r.value),
+    r.unit,
+    r.peer ?? '-',
+    fmt(r.peerValue),
+    r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(`\n${name} on ${machine}`);

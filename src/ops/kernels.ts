@@ -51,7 +51,14 @@ export interface KernelSignatures {
   /** y[n, c, ...] = x[n, c, ...] + b[c]. */
   addChannelBias(x: Tensor, b: Tensor): Tensor;
   /** Updates runningMean/runningVar in place (unbiased variance), returns normalised output. */
-  batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormTrainParams): BatchNormTrainResult;
+  batchNormTrain(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runningMean: Tensor,
+    runningVar: Tensor,
+    p: BatchNormTrainParams,
+  ): BatchNormTrainResult;
   batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormEvalParams): Tensor;
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): BatchNormGrads;
   relu(x: Tensor): Tensor;

@@ -79,6 +79,8 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
   const zeroBias = rt.int32Block([0, 0, 0, 0]);
   // One tap list per thread: units build theirs while other threads build their own.
   const scratch = Array.from({ length: rt.threads }, () => heap.alloc(taps * 8));
+  // Strided along W: tiles write phase rows into `phased`, a second pass interleaves them into dx.
+  const phased = p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseBytes(g) >>> 0) : 0;
   rt.submit(
     packRows(rt, g, dy, dyp, co, left, rowFloats),
     { run: () => k.packWeightsBackwardData(g, ptr(w), wb) },
@@ -86,10 +88,14 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
       split: {
         fn: 'conv3dBackwardDataRange',
         units: k.conv3dBackwardDataUnits(g),
-        args: (thread) => [g, dyp, wb, zeroBias, ptr(dx), scratch[thread]],
+        args: (thread) => [g, dyp, wb, zeroBias, phased || ptr(dx), scratch[thread]],
       },
     },
   );
+  if (phased) {
+    rt.submit({ split: { fn: 'unphaseRowsRange', units: k.backwardDataRows(g), args: () => [g, phased, ptr(dx)] } });
+    rt.releaseLater(phased);
+  }
   rt.releaseLater(g, dyp, wb, zeroBias, ...scratch);
   return dx;
 }

@@ -21,13 +21,25 @@ export interface KernelExports {
   backwardDataLeft(g: Ptr): number;
   backwardDataRowFloats(g: Ptr): number;
   conv3dBackwardDataUnits(g: Ptr): number;
+  backwardDataRows(g: Ptr): number;
+  backwardDataPhaseBytes(g: Ptr): number;
+  unphaseRowsRange(g: Ptr, phased: Ptr, dx: Ptr, begin: number, end: number): void;
   conv3dBackwardDataRange(g: Ptr, dyp: Ptr, wb: Ptr, zeroBias: Ptr, dx: Ptr, scratch: Ptr, begin: number, end: number): void;
   filterRowVectors(g: Ptr): number;
   filterPartialBytes(g: Ptr, taps: number): number;
   conv3dBackwardFilterUnits(g: Ptr, taps: number): number;
   filterScratchBytes(g: Ptr): number;
   conv3dBackwardFilterRange(
-    g: Ptr, xp: Ptr, dyq: Ptr, taps: Ptr, tapCount: number, partial: Ptr, dw: Ptr, rows: Ptr, begin: number, end: number,
+    g: Ptr,
+    xp: Ptr,
+    dyq: Ptr,
+    taps: Ptr,
+    tapCount: number,
+    partial: Ptr,
+    dw: Ptr,
+    rows: Ptr,
+    begin: number,
+    end: number,
   ): void;
   // Elementwise and per-channel (wasm/elementwise.ts)
   addF32(a: Ptr, b: Ptr, y: Ptr, count: number): void;
@@ -45,28 +57,92 @@ export interface KernelExports {
   cubeMask(out: Ptr, d: number, h: number, w: number, d0: number, h0: number, w0: number, dn: number, hn: number, wn: number): void;
   cutMix(a: Ptr, b: Ptr, mask: Ptr, y: Ptr, count: number, spatial: number, elemBytes: number): void;
   gatherSpatial(
-    x: Ptr, y: Ptr, elemBytes: number, outer: number, planeIn: number, d: number, h: number, w: number,
-    base: number, s0: number, s1: number, s2: number,
+    x: Ptr,
+    y: Ptr,
+    elemBytes: number,
+    outer: number,
+    planeIn: number,
+    d: number,
+    h: number,
+    w: number,
+    base: number,
+    s0: number,
+    s1: number,
+    s2: number,
   ): void;
   // BatchNorm3d (wasm/batch-norm.ts)
   batchNormTrainF32(
-    x: Ptr, gamma: Ptr, beta: Ptr, runMean: Ptr, runVar: Ptr, y: Ptr, mean: Ptr, invStd: Ptr,
-    n: number, c: number, inner: number, momentum: number, eps: number,
+    x: Ptr,
+    gamma: Ptr,
+    beta: Ptr,
+    runMean: Ptr,
+    runVar: Ptr,
+    y: Ptr,
+    mean: Ptr,
+    invStd: Ptr,
+    n: number,
+    c: number,
+    inner: number,
+    momentum: number,
+    eps: number,
   ): void;
-  batchNormEvalF32(x: Ptr, gamma: Ptr, beta: Ptr, runMean: Ptr, runVar: Ptr, y: Ptr, n: number, c: number, inner: number, eps: number): void;
+  batchNormEvalF32(
+    x: Ptr,
+    gamma: Ptr,
+    beta: Ptr,
+    runMean: Ptr,
+    runVar: Ptr,
+    y: Ptr,
+    n: number,
+    c: number,
+    inner: number,
+    eps: number,
+  ): void;
   batchNormBackwardF32(
-    dy: Ptr, x: Ptr, gamma: Ptr, mean: Ptr, invStd: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr, n: number, c: number, inner: number,
+    dy: Ptr,
+    x: Ptr,
+    gamma: Ptr,
+    mean: Ptr,
+    invStd: Ptr,
+    dx: Ptr,
+    dgamma: Ptr,
+    dbeta: Ptr,
+    n: number,
+    c: number,
+    inner: number,
   ): void;
   // Softmax and losses (wasm/losses.ts)
   softmaxF32(z: Ptr, y: Ptr, n: number, c: number, s: number, probs: Ptr): void;
   argmaxU8(z: Ptr, y: Ptr, n: number, c: number, s: number): void;
   diceCeLossF32(
-    z: Ptr, labels: Ptr, labelBytes: number, mask: Ptr, regionBit: number, loss: Ptr, grad: Ptr,
-    n: number, c: number, s: number, weight: number, probs: Ptr, stats: Ptr,
+    z: Ptr,
+    labels: Ptr,
+    labelBytes: number,
+    mask: Ptr,
+    regionBit: number,
+    loss: Ptr,
+    grad: Ptr,
+    n: number,
+    c: number,
+    s: number,
+    weight: number,
+    probs: Ptr,
+    stats: Ptr,
   ): void;
   disagreementMseF32(
-    z: Ptr, other: Ptr, target: Ptr, labelBytes: number, mask: Ptr, loss: Ptr, grad: Ptr,
-    n: number, c: number, s: number, weightOutside: number, weightInside: number, probs: Ptr,
+    z: Ptr,
+    other: Ptr,
+    target: Ptr,
+    labelBytes: number,
+    mask: Ptr,
+    loss: Ptr,
+    grad: Ptr,
+    n: number,
+    c: number,
+    s: number,
+    weightOutside: number,
+    weightInside: number,
+    probs: Ptr,
   ): void;
 }
 
@@ -76,4 +152,5 @@ export type SplitKernelName =
   | 'packOutputRowsRange'
   | 'conv3dForwardRange'
   | 'conv3dBackwardDataRange'
+  | 'unphaseRowsRange'
   | 'conv3dBackwardFilterRange';

@@ -78,7 +78,9 @@ export function chooseVariant(request: VariantRequest, features: WasmFeatures): 
   }
   let threads = request.threads;
   if (threads > 1 && !features.sharedMemory) {
-    notes.push(`${threads} threads were requested but SharedArrayBuffer is unavailable (page not cross-origin isolated); running single-threaded`);
+    notes.push(
+      `${threads} threads were requested but SharedArrayBuffer is unavailable (page not cross-origin isolated); running single-threaded`,
+    );
     threads = 1;
   }
   const shared = threads > 1;

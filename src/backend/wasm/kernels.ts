@@ -105,8 +105,17 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       rt.submit({
         run: () =>
           k.batchNormTrainF32(
-            ptr(x), ptr(gamma), ptr(beta), ptr(runningMean), ptr(runningVar), ptr(y), ptr(mean), ptr(invStd),
-            ...channels(x), p.momentum, p.eps,
+            ptr(x),
+            ptr(gamma),
+            ptr(beta),
+            ptr(runningMean),
+            ptr(runningVar),
+            ptr(y),
+            ptr(mean),
+            ptr(invStd),
+            ...channels(x),
+            p.momentum,
+            p.eps,
           ),
       });
       return { y, mean, invStd };
@@ -155,8 +164,19 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       rt.submit({
         run: () =>
           k.diceCeLossF32(
-            ptr(logits), ptr(labels), labelBytes(labels), mask ? ptr(mask) : 0, regionBit, ptr(loss), ptr(grad),
-            n, c, s, p.weight, probs, stats,
+            ptr(logits),
+            ptr(labels),
+            labelBytes(labels),
+            mask ? ptr(mask) : 0,
+            regionBit,
+            ptr(loss),
+            ptr(grad),
+            n,
+            c,
+            s,
+            p.weight,
+            probs,
+            stats,
           ),
       });
       rt.releaseLater(probs, stats);
@@ -170,8 +190,19 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       rt.submit({
         run: () =>
           k.disagreementMseF32(
-            ptr(logits), ptr(other), ptr(target), labelBytes(target), ptr(mask), ptr(loss), ptr(grad),
-            n, c, s, p.weightOutside, p.weightInside, probs,
+            ptr(logits),
+            ptr(other),
+            ptr(target),
+            labelBytes(target),
+            ptr(mask),
+            ptr(loss),
+            ptr(grad),
+            n,
+            c,
+            s,
+            p.weightOutside,
+            p.weightInside,
+            probs,
           ),
       });
       rt.releaseLater(probs);
@@ -203,4 +234,3 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
     assign: (dst, src) => copyStep(rt, ptr(dst), ptr(src), bytesOf(dst)),
   };
 }
-

@@ -76,12 +76,15 @@ export class WorkerPool {
     return this.ports.length;
   }
 
-  /** Runs `fn(...args)` on worker `index`; resolves when it returns. */
-  run(index: number, fn: string, args: readonly number[]): Promise<void> {
+  /**
+   * Worker `index` runs `fn(...args, begin, end)` on chunks of `grain` units claimed from the i32
+   * counter at byte address `counter` until `units` are claimed; resolves when it has stopped.
+   */
+  run(index: number, work: { fn: string; args: readonly number[]; counter: number; units: number; grain: number }): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.ports[index].post({ type: 'run', id, fn, args });
+      this.ports[index].post({ type: 'run', id, ...work });
     });
   }
 

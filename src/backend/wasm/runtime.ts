@@ -9,7 +9,11 @@ import type { KernelExports, SplitKernelName } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import type { WorkerPool } from './pool.js';
 
-/** A kernel range call split into units; thread k runs [k U / T, (k + 1) U / T). */
+/**
+ * A kernel range call split into independent units. Threads claim chunks of units from a shared
+ * counter (Atomics.add), so a thread the OS delays simply claims fewer; each unit is computed the
+ * same way whichever thread runs it, so results do not depend on the schedule.
+ */
 export interface SplitCall {
   readonly fn: SplitKernelName;
   readonly units: number;
@@ -22,13 +26,17 @@ export type Step = { readonly run: () => void } | { readonly split: SplitCall };
 export class WasmRuntime {
   private queue: Step[] = [];
   private draining: Promise<void> = Promise.resolve();
+  /** Byte address of the i32 the threads claim units from. */
+  private readonly counter: number;
 
   constructor(
     readonly memory: WebAssembly.Memory,
     readonly heap: WasmHeap,
     readonly k: KernelExports,
     private readonly pool: WorkerPool | null,
-  ) {}
+  ) {
+    this.counter = heap.alloc(4);
+  }
 
   get threads(): number {
     return (this.pool?.workers ?? 0) + 1;
@@ -77,12 +85,19 @@ export class WasmRuntime {
 
   private async runSplit(call: SplitCall): Promise<void> {
     const threads = this.threads;
-    const bound = (t: number): number => Math.floor((t * call.units) / threads);
+    // About 8 chunks per thread: few enough that claiming costs nothing, enough to even out delays.
+    const grain = Math.max(1, Math.ceil(call.units / (threads * 8)));
+    const counter = new Int32Array(this.memory.buffer, this.counter, 1);
+    Atomics.store(counter, 0, 0);
     const others: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
-      if (bound(t + 1) > bound(t)) others.push(this.pool!.run(t - 1, call.fn, [...call.args(t), bound(t), bound(t + 1)]));
+      others.push(this.pool!.run(t - 1, { fn: call.fn, args: call.args(t), counter: this.counter, units: call.units, grain }));
     }
-    if (bound(1) > 0) this.splitFunction(call)(...call.args(0), 0, bound(1));
+    const fn = this.splitFunction(call);
+    const args = call.args(0);
+    for (let begin = Atomics.add(counter, 0, grain); begin < call.units; begin = Atomics.add(counter, 0, grain)) {
+      fn(...args, begin, Math.min(begin + grain, call.units));
+    }
     await Promise.all(others);
   }
 

@@ -50,7 +50,10 @@ async function nodeGpu(): Promise<GPU> {
   try {
     mod = (await import(/* @vite-ignore */ 'webgpu' as string)) as typeof mod;
   } catch (err) {
-    throw new SdsError('E_NO_ADAPTER', `the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}. ${HOW_TO_GET_ONE}`);
+    throw new SdsError(
+      'E_NO_ADAPTER',
+      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}. ${HOW_TO_GET_ONE}`,
+    );
   }
   // Dawn's globals (GPUBufferUsage, GPUMapMode, ...) must exist before any WebGPU call.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
@@ -78,7 +81,10 @@ export async function getGpu(): Promise<GPU> {
 
 export async function acquireDevice(options: GpuDeviceOptions = {}): Promise<AcquiredDevice> {
   if (options.device) {
-    return { device: options.device, adapterInfo: { vendor: 'external', architecture: '', device: 'caller-provided GPUDevice', description: '' } };
+    return {
+      device: options.device,
+      adapterInfo: { vendor: 'external', architecture: '', device: 'caller-provided GPUDevice', description: '' },
+    };
   }
   const gpu = await getGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });

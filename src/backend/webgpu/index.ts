@@ -12,7 +12,15 @@ export type WebGpuBackendOptions = GpuDeviceOptions;
 
 export interface WebGpuBackend extends Backend {
   /** Buffer-pool and submission counters, for memory plans, soak tests and the read-back budget. */
-  stats(): { liveBytes: number; pooledBytes: number; peakLiveBytes: number; buffersCreated: number; dispatches: number; submits: number; readBacks: number };
+  stats(): {
+    liveBytes: number;
+    pooledBytes: number;
+    peakLiveBytes: number;
+    buffersCreated: number;
+    dispatches: number;
+    submits: number;
+    readBacks: number;
+  };
   resetPeak(): void;
 }
 
@@ -52,7 +60,12 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
         details: { ...adapterInfo },
       };
     },
-    stats: () => ({ ...runtime.pool.stats(), dispatches: runtime.dispatchCount, submits: runtime.submitCount, readBacks: runtime.readBackCount }),
+    stats: () => ({
+      ...runtime.pool.stats(),
+      dispatches: runtime.dispatchCount,
+      submits: runtime.submitCount,
+      readBacks: runtime.readBackCount,
+    }),
     resetPeak: () => runtime.pool.resetPeak(),
     destroy() {
       runtime.destroy();

@@ -70,7 +70,14 @@ export function makeBatchNormKernels(ctx: WebGpuContext) {
   }
 
   return {
-    batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormTrainParams): BatchNormTrainResult {
+    batchNormTrain(
+      x: Tensor,
+      gamma: Tensor,
+      beta: Tensor,
+      runningMean: Tensor,
+      runningVar: Tensor,
+      p: BatchNormTrainParams,
+    ): BatchNormTrainResult {
       const [n, c] = x.shape;
       const voxels = voxelsPerSlice(x);
       const count = n * voxels;
@@ -95,7 +102,14 @@ export function makeBatchNormKernels(ctx: WebGpuContext) {
       const [n, c] = x.shape;
       const voxels = voxelsPerSlice(x);
       const dbeta = reduce({ name: 'sum', source: sumTermSource, inputs: [buf(dy)] }, n, c, voxels, 1, [c]);
-      const dgamma = reduce({ name: 'dyXhat', source: dyXhatTermSource, inputs: [buf(dy), buf(x), buf(mean), buf(invStd)] }, n, c, voxels, 1, [c]);
+      const dgamma = reduce(
+        { name: 'dyXhat', source: dyXhatTermSource, inputs: [buf(dy), buf(x), buf(mean), buf(invStd)] },
+        n,
+        c,
+        voxels,
+        1,
+        [c],
+      );
       const dx = perValue(backwardProgram, x, [dy, x, gamma, mean, invStd, dgamma, dbeta], [n * voxels], 'batchNormBackward');
       return { dx, dgamma, dbeta };
     },

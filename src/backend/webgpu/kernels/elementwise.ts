@@ -18,7 +18,12 @@ const WG = 256;
 
 const addProgram: ProgramInfo = { name: 'add', source: addSource, uniforms: [['count', 'u32']], constants: { WG } };
 const reluProgram: ProgramInfo = { name: 'relu', source: reluSource, uniforms: [['count', 'u32']], constants: { WG } };
-const reluBackwardProgram: ProgramInfo = { name: 'reluBackward', source: reluBackwardSource, uniforms: [['count', 'u32']], constants: { WG } };
+const reluBackwardProgram: ProgramInfo = {
+  name: 'reluBackward',
+  source: reluBackwardSource,
+  uniforms: [['count', 'u32']],
+  constants: { WG },
+};
 const scaleProgram: ProgramInfo = {
   name: 'scale',
   source: scaleSource,

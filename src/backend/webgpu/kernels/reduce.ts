@@ -24,7 +24,12 @@ const REDUCE_UNIFORMS = [
  * workgroup memory per invocation; the tree halves the workgroup each step, so it must be a power of 2.
  */
 export function reduceWorkgroupSize(limits: GPUSupportedLimits): number {
-  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, Math.floor(limits.maxComputeWorkgroupStorageSize / 4));
+  const cap = Math.min(
+    256,
+    limits.maxComputeInvocationsPerWorkgroup,
+    limits.maxComputeWorkgroupSizeX,
+    Math.floor(limits.maxComputeWorkgroupStorageSize / 4),
+  );
   return 2 ** Math.floor(Math.log2(cap));
 }
 

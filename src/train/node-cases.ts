@@ -1,0 +1,43 @@
+/**
+ * Node-only: loads labeled scans laid out as the Medical Segmentation Decathlon ships them,
+ * `<folder>/images/<case>.nii.gz` with `<folder>/labels/<case>.nii.gz`. Kept out of index.ts so
+ * browser bundles never see node:fs (as volume/node-io.ts).
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SdsError } from '../core/errors.js';
+import { readNiftiFile } from '../volume/node-io.js';
+import type { Volume } from '../volume/index.js';
+
+export interface LabeledCase {
+  readonly name: string;
+  readonly image: Volume;
+  readonly label: Volume;
+}
+
+/** Case names (file names without .nii.gz) in `<folder>/images`, sorted. */
+export async function listCases(folder: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(folder, 'images'));
+  } catch (e) {
+    throw new SdsError('E_INVALID_ARGUMENT', `expected a folder with images/ and labels/ at ${folder}: ${e instanceof Error ? e.message : String(e)}`, {
+      path: folder,
+    });
+  }
+  return names
+    .filter((n) => n.endsWith('.nii.gz') && !n.startsWith('.'))
+    .map((n) => n.slice(0, -'.nii.gz'.length))
+    .sort();
+}
+
+/** Reads each named case's image and label. */
+export async function loadCases(folder: string, names: readonly string[]): Promise<LabeledCase[]> {
+  const out: LabeledCase[] = [];
+  for (const name of names) {
+    const image = await readNiftiFile(join(folder, 'images', `${name}.nii.gz`));
+    const label = await readNiftiFile(join(folder, 'labels', `${name}.nii.gz`));
+    out.push({ name, image, label });
+  }
+  return out;
+}
