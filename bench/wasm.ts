@@ -1,32 +1,44 @@
 /**
- * Throughput of the wasm backend's convolutions on V-Net shapes, 1 and 2 threads:
- *   npx tsx bench/wasm.ts            (npm run bench:wasm; plain SIMD on Node 20)
+ * Throughput of the wasm backend's convolutions on V-Net shapes, 1 and 2 threads, against peers
+ * measured in the same run:
+ *   npx tsx bench/wasm.ts [--quick]  (npm run bench:wasm; plain SIMD on Node 20)
  *   BENCH_OUT=wasm-relaxed node --experimental-wasm-relaxed-simd --import tsx bench/wasm.ts
  *                                    (the relaxed-SIMD FMA build; Node 20 has it behind the flag)
- * GFLOP/s counts 2 x multiply-adds of the direct convolution. Prints a table and writes
- * bench/results/wasm.json in DESIGN.md's benchmark format. Peers (onnxruntime-web's wasm Conv,
- * @tensorflow/tfjs-backend-cpu) plug in through PEERS below: each returns null when its package is not
- * installed, and its rows then carry no ratio.
+ * Peers: onnxruntime-web's wasm Conv (forward only, same thread count, in a child process per
+ * measurement) and @tensorflow/tfjs-backend-cpu (all three ops, 1 thread: it is plain JS). A peer
+ * whose output differs from sds-web's on the bench input, or from the float64 reference on a small
+ * input of the same geometry, gets no ratio. GFLOP/s counts 2 x multiply-adds of the direct
+ * convolution. Prints a table and writes bench/results/<BENCH_OUT or wasm>.json (DESIGN.md's format).
+ * --quick (or BENCH_QUICK=1): fewer repeats and a 1 s budget per peer measurement; BENCH_CASES=<text>
+ * keeps only the cases whose name contains it.
  */
-import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
-import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import * as ops from '../src/ops/index.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
+import {
+  AGREEMENT_TOLERANCE,
+  type ConvGeometry,
+  type ConvOp,
+  type ConvPeer,
+  type PeerTiming,
+  convData,
+  macs,
+  outSpatial,
+  referenceOutput,
+  relativeError,
+  smallGeometry,
+  vec,
+} from './support/conv-data.js';
+import { ortWasmConvPeer } from './support/ort-conv-peer.js';
+import { type BenchRow, ratioOf, writeReport } from './support/report.js';
+import { simdPeak } from './support/simd-peak.js';
+import { tfjsCpuConvPeer } from './support/tfjs-conv-peer.js';
 
-interface ConvCase {
+interface ConvCase extends ConvGeometry {
   readonly name: string;
-  /** The convolution's geometry: x [1, ci, spatial], w [co, ci, k], stride, padding. */
-  readonly ci: number;
-  readonly co: number;
-  readonly spatial: number;
-  readonly k: number;
-  readonly s: number;
-  readonly p: number;
   /** ConvTranspose3d: its forward is conv3dBackwardData of this geometry, its backward-data conv3d. */
   readonly transposed?: boolean;
 }
@@ -41,118 +53,131 @@ const CASES: readonly ConvCase[] = [
   { name: 'up-conv 32->16 k2 s2 @32^3', ci: 16, co: 32, spatial: 64, k: 2, s: 2, p: 0, transposed: true },
 ];
 
-type Direction = 'forward' | 'backward-data' | 'backward-filter';
+/** The layer's direction; the kernel computing it is kernelOf(case, direction). */
+type Direction = ConvOp;
 const DIRECTIONS: readonly Direction[] = ['forward', 'backward-data', 'backward-filter'];
 
-/** A peer library measuring the same case and direction; null when it is not installed. */
-interface Peer {
-  readonly name: string;
-  readonly load: () => Promise<{ timeMs(c: ConvCase, d: Direction, threads: number): Promise<number> } | null>;
-}
-const PEERS: readonly Peer[] = [];
-
-const vec = (v: number): Vec3 => [v, v, v];
-const random = (n: number, seed: number): Float32Array => {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-};
-
-function macs(c: ConvCase): number {
-  const out = Math.floor((c.spatial + 2 * c.p - c.k) / c.s) + 1;
-  return c.co * c.ci * c.k ** 3 * out ** 3;
-}
+/** The layer's forward of a transposed conv is the conv's backward-data, and vice versa. */
+const kernelOf = (c: ConvCase, d: Direction): ConvOp =>
+  c.transposed && d !== 'backward-filter' ? (d === 'forward' ? 'backward-data' : 'forward') : d;
 
 /**
- * Milliseconds per call: the fastest of `repeats` after one warm-up. The fastest, not the median,
- * because the 2-core development machine is shared and other jobs only ever add time.
+ * Milliseconds per call: the fastest of `repeats` after one warm-up (the fastest, not the median:
+ * the machine is shared and other jobs only ever add time), and the last output when asked for,
+ * to check peers against.
  */
-async function timeOp(backend: Backend, c: ConvCase, direction: Direction, repeats: number): Promise<number> {
-  const out = Math.floor((c.spatial + 2 * c.p - c.k) / c.s) + 1;
+async function timeOp(backend: Backend, c: ConvGeometry, op: ConvOp, repeats: number, keepOutput: boolean) {
   const params = { stride: vec(c.s), padding: vec(c.p), dilation: vec(1) };
-  const x = backend.upload(random(c.ci * c.spatial ** 3, 1), [1, c.ci, ...vec(c.spatial)]);
-  const w = backend.upload(random(c.co * c.ci * c.k ** 3, 2), [c.co, c.ci, ...vec(c.k)]);
-  const dy = backend.upload(random(c.co * out ** 3, 3), [1, c.co, ...vec(out)]);
-  // The layer's forward of a transposed conv is the conv's backward-data, and vice versa.
-  const op = c.transposed && direction !== 'backward-filter' ? (direction === 'forward' ? 'backward-data' : 'forward') : direction;
+  const data = convData(c);
+  const x = backend.upload(data.x, [1, c.ci, ...vec(c.spatial)]);
+  const w = backend.upload(data.w, [c.co, c.ci, ...vec(c.k)]);
+  const dy = backend.upload(data.dy, [1, c.co, ...vec(outSpatial(c))]);
   const run = (): Tensor => {
     if (op === 'forward') return ops.conv3d(backend, x, w, null, params);
     if (op === 'backward-data') return ops.conv3dBackwardData(backend, dy, w, { ...params, inputSpatial: vec(c.spatial) });
     return ops.conv3dBackwardFilter(backend, x, dy, { ...params, kernel: vec(c.k) });
   };
   const times: number[] = [];
+  let output: Float32Array | null = null;
   for (let r = 0; r <= repeats; r++) {
     const start = performance.now();
     const y = run();
     await backend.sync();
     if (r > 0) times.push(performance.now() - start);
+    if (keepOutput && r === repeats) output = (await backend.read(y)) as Float32Array;
     backend.dispose(y);
   }
   [x, w, dy].forEach((t) => backend.dispose(t));
-  return Math.min(...times);
+  return { ms: Math.min(...times), output };
 }
 
-function machine(): string {
-  try {
-    const model = execSync('lscpu', { encoding: 'utf8' })
-      .match(/Model name:\s*(.*)/)?.[1]
-      ?.trim();
-    // Other work on the machine skews wall-clock figures: record how busy it was.
-    const load = loadavg()[0].toFixed(1);
-    return `${model ?? cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} threads, load average ${load}, Node ${process.versions.node}`;
-  } catch {
-    return `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.versions.node}`;
-  }
-}
-
-interface Row {
-  case: string;
-  backend: string;
-  peer: string | null;
-  value: number;
-  unit: 'GFLOP/s';
-  peerValue: number | null;
-  ratio: number | null;
-}
+const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
 
 async function main(): Promise<void> {
   ensureWasmBuilt();
-  const repeats = Number(process.env.BENCH_REPEATS ?? 5);
-  const rows: Row[] = [];
-  const peers = (await Promise.all(PEERS.map(async (p) => ({ name: p.name, impl: await p.load() })))).filter((p) => p.impl);
+  const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const repeats = Number(process.env.BENCH_REPEATS ?? (quick ? 2 : 5));
+  const peerTiming: PeerTiming = quick ? { repeats: 2, budgetMs: 1000 } : { repeats: 3, budgetMs: 3000 };
+  const loadAtStart = loadavg();
+  const peers = [ortWasmConvPeer(), await tfjsCpuConvPeer()].filter((p): p is ConvPeer => p !== null);
+  const peak = simdPeak();
+  console.log(`peers: ${peers.map((p) => p.name).join(', ') || 'none installed'}`);
+  const cores = availableParallelism();
+  console.log(
+    `wasm-SIMD peak at ${peak.clockMHz} MHz (nominal ${peak.nominalMHz ?? '?'}, measured ${peak.measuredMHz}): ` +
+      `${(cores * peak.perCorePlainGflops).toFixed(1)} GFLOP/s plain, ${(cores * peak.perCoreFmaGflops).toFixed(1)} with FMA ` +
+      `(${cores} cores x 2 ports x 4 lanes x clock)`,
+  );
+  const references = new Map<string, Float32Array>();
+  const reference = (g: ConvGeometry, op: ConvOp): Float32Array => {
+    const key = `${JSON.stringify(g)} ${op}`;
+    if (!references.has(key)) references.set(key, referenceOutput(g, op));
+    return references.get(key)!;
+  };
+
+  const rows: BenchRow[] = [];
   let variant = '';
   for (const threads of [1, 2]) {
     const backend = await createWasmBackend({ threads });
     variant = String(backend.info().details.binary);
-    for (const c of CASES) {
+    const relaxed = backend.info().details.relaxedSimd === true;
+    const threadPeak = threads * (relaxed ? peak.perCoreFmaGflops : peak.perCorePlainGflops);
+    for (const c of CASES.filter((k) => k.name.includes(process.env.BENCH_CASES ?? ''))) {
       for (const direction of DIRECTIONS) {
-        const ms = await timeOp(backend, c, direction, repeats);
-        const gflops = (2 * macs(c)) / (ms * 1e6);
+        const op = kernelOf(c, direction);
+        const active = peers.filter((p) => p.supports(op, threads));
+        const ours = await timeOp(backend, c, op, repeats, active.length > 0);
+        const gflops = (2 * macs(c)) / (ours.ms * 1e6);
         const label = `${c.name} ${direction}, ${threads} thread${threads > 1 ? 's' : ''}`;
-        const peerRows = await Promise.all(
-          peers.map(async (p) => {
-            const peerMs = await p.impl!.timeMs(c, direction, threads);
-            return { peer: p.name, peerValue: (2 * macs(c)) / (peerMs * 1e6) };
-          }),
-        );
-        if (peerRows.length === 0)
-          rows.push({ case: label, backend: `wasm ${variant}`, peer: null, value: gflops, unit: 'GFLOP/s', peerValue: null, ratio: null });
-        for (const pr of peerRows)
-          rows.push({ case: label, backend: `wasm ${variant}`, ...pr, value: gflops, unit: 'GFLOP/s', ratio: gflops / pr.peerValue });
-        console.log(`${label.padEnd(58)} ${ms.toFixed(1).padStart(8)} ms ${gflops.toFixed(2).padStart(7)} GFLOP/s`);
+        const ofPeak = `${pct(gflops / threadPeak)} of ${threadPeak.toFixed(1)} GFLOP/s peak`;
+        console.log(`${label.padEnd(52)} ${ours.ms.toFixed(1).padStart(8)} ms ${gflops.toFixed(2).padStart(7)} GFLOP/s  ${ofPeak}`);
+        const base = { case: label, backend: `wasm ${variant}`, value: gflops, unit: 'GFLOP/s' as const };
+        if (active.length === 0) rows.push({ ...base, peer: null, peerValue: null, ratio: null, note: ofPeak });
+        for (const peer of active) {
+          let row: BenchRow;
+          try {
+            const r = await peer.measure(c, op, threads, peerTiming);
+            const peerGflops = (2 * macs(c)) / (r.ms * 1e6);
+            const smallError = relativeError(reference(smallGeometry(c), op), r.smallOutput);
+            const benchError = relativeError(ours.output!, r.output);
+            const agrees = smallError <= AGREEMENT_TOLERANCE && benchError <= AGREEMENT_TOLERANCE;
+            const check = `rel. error vs reference (small input) ${smallError.toExponential(1)}, vs sds-web (bench input) ${benchError.toExponential(1)}`;
+            const note = [
+              ofPeak,
+              agrees ? `peer verified: ${check}` : `NO RATIO, peer output differs: ${check}`,
+              `peer best of ${r.reps}`,
+              r.note,
+            ].filter(Boolean);
+            row = {
+              ...base,
+              peer: peer.name,
+              peerValue: peerGflops,
+              ratio: agrees ? ratioOf('GFLOP/s', gflops, peerGflops) : null,
+              note: note.join('; '),
+            };
+            const ratio = row.ratio === null ? 'no ratio (outputs differ)' : `ratio ${row.ratio.toFixed(2)}x`;
+            console.log(
+              `    ${peer.name.padEnd(44)} ${r.ms.toFixed(1).padStart(8)} ms ${peerGflops.toFixed(2).padStart(7)} GFLOP/s  ${ratio}  [${note.slice(1).join('; ')}]`,
+            );
+          } catch (e) {
+            const why = `peer failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+            row = { ...base, peer: peer.name, peerValue: null, ratio: null, note: [ofPeak, why].filter(Boolean).join('; ') };
+            console.log(`    ${peer.name.padEnd(44)} ${why}`);
+          }
+          rows.push(row);
+        }
       }
     }
     backend.destroy();
   }
-  const result = { machine: machine(), date: new Date().toISOString(), rows };
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const name = process.env.BENCH_OUT ?? 'wasm';
-  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
-  console.log(`machine: ${result.machine}\nwrote bench/results/${name}.json`);
+  writeReport(process.env.BENCH_OUT ?? 'wasm', rows, {
+    variant,
+    quick,
+    // Other work on the shared machine skews wall-clock figures: record how busy it was.
+    loadAverage: { start: loadAtStart.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) },
+    simdPeak: peak,
+    agreementTolerance: AGREEMENT_TOLERANCE,
+  });
 }
 
 await main();

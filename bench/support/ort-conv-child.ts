@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const small = await session(smallGeometry(args.geometry));
   writeFileSync(join(args.outDir, 'small.f32'), await small.run());
   const big = await session(args.geometry);
-  let output = new Float32Array(0);
+  let output: Float32Array = new Float32Array(0);
   const before = threadTicks();
   const { ms, reps } = await bestTime(
     async () => {

@@ -12,6 +12,7 @@ export {
 } from './patches.js';
 export {
   HIPPOCAMPUS_PATCH,
+  SupervisedTrainer,
   type LearningRateSchedule,
   type SupervisedProgress,
   type SupervisedResult,
@@ -19,3 +20,4 @@ export {
   trainSupervised,
 } from './supervised.js';
 export { paddedShape, segmentVolume } from './segment.js';
+export { type EvaluationOptions, type ScanScore, evaluateScans, meanScores } from './evaluate.js';

@@ -3,11 +3,13 @@
  * to the dual-student trainer): per-scan z-scoring, random patches, label-consistent flips, the
  * (CE + Dice) / 2 loss, SGD with momentum, weight decay and a step learning-rate schedule.
  *
- * Patch size for hippocampus (scans about 35x50x36, at most 43x59x46 voxels [X, Y, Z]): the default
- * patch is [D, H, W] = [48, 64, 48], i.e. 48x64x48 in [X, Y, Z] order, the smallest multiple of 16
- * (the V-Net's four down-samplings) that holds every scan whole. Cropping to 32x48x32 would be three
- * times cheaper but cuts off part of the structure in most scans, and the classes are positional
- * (anterior lies ~18 voxels along y from posterior): the network should see the whole hippocampus.
+ * Patch size for hippocampus (scans about 35x50x36, at most 43x59x46 voxels [X, Y, Z]; foreground
+ * extent at most 27x48x34): the default patch is [D, H, W] = [32, 48, 32], i.e. 32x48x32 in [X, Y, Z],
+ * a random crop of nearly every scan. Measured on the 200 Decathlon scans, a centred crop of that size
+ * keeps all but 0.01 % of the foreground on average (0.7 % at worst), while the patch that holds every
+ * scan whole, 48x64x48 (sizes must divide by 16 for the V-Net's four down-samplings), costs three
+ * times as much per iteration (wasm, 2 threads, nFilters 8, batch 2: about 3.7 s against 1.1 s).
+ * Inference (segmentVolume) still sees the whole scan, padded to multiples of 16.
  */
 import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
@@ -27,8 +29,8 @@ import {
 } from './patches.js';
 import { RandomStream } from './random-stream.js';
 
-/** Hippocampus default: every scan fits whole (see the module comment). Tensor order [D, H, W]. */
-export const HIPPOCAMPUS_PATCH: Vec3 = [48, 64, 48];
+/** Hippocampus default (see the module comment). Tensor order [D, H, W]. */
+export const HIPPOCAMPUS_PATCH: Vec3 = [32, 48, 32];
 
 /** lr * gamma^floor(iteration / stepSize), the StepLR of the BCP / SDS scripts (stepSize 2500, gamma 0.1). */
 export interface LearningRateSchedule {
@@ -122,76 +124,121 @@ class ScanSampler {
 }
 
 /**
- * Trains `net` for `iterations` steps of `batchSize` patches. Deterministic given `seed`, the
- * network's seed and the backend (the kernels are deterministic; floating-point sums may differ
- * between backends).
+ * A supervised training run that can be continued: `run(n)` trains n more iterations with the same
+ * optimiser state (momentum, schedule position) and the same sampling streams, so a caller can
+ * evaluate or save a checkpoint between chunks and get exactly the run it would have had in one go.
  */
-export async function trainSupervised(options: TrainSupervisedOptions): Promise<SupervisedResult> {
-  const { backend: be, net, labeled, iterations, batchSize } = options;
-  const patch = options.patch ?? HIPPOCAMPUS_PATCH;
-  const flipAxes = options.flipAxes ?? ['x'];
-  expectPositiveInteger('iterations', iterations, 0);
-  expectPositiveInteger('batchSize', batchSize, 1);
-  expectPatch(patch);
-  expectFlipAxes(flipAxes);
-  if (labeled.length === 0) throw new SdsError('E_INVALID_ARGUMENT', 'trainSupervised: labeled: expected at least one scan, found none');
-  const schedule = options.lr ?? { initial: 0.01 };
-  const scans: PreparedScan[] = labeled.map((pair, i) => prepareScan(pair, net.config.nClasses, `labeled[${i}]`));
-  if (net.config.inChannels !== 1) {
-    throw new SdsError('E_INVALID_ARGUMENT', `trainSupervised: expected a network with 1 input channel, found ${net.config.inChannels}`);
+export class SupervisedTrainer {
+  private readonly options: TrainSupervisedOptions;
+  private readonly patch: Vec3;
+  private readonly flipAxes: readonly VolumeAxis[];
+  private readonly scans: PreparedScan[];
+  private readonly sampler: ScanSampler;
+  private readonly placementRng: RandomStream;
+  private readonly images: Float32Array;
+  private readonly labels: Uint8Array;
+  readonly optimizer: Sgd;
+
+  constructor(options: TrainSupervisedOptions) {
+    const { backend: be, net, labeled, batchSize } = options;
+    this.patch = options.patch ?? HIPPOCAMPUS_PATCH;
+    this.flipAxes = options.flipAxes ?? ['x'];
+    expectPositiveInteger('iterations', options.iterations, 0);
+    expectPositiveInteger('batchSize', batchSize, 1);
+    expectPatch(this.patch);
+    expectFlipAxes(this.flipAxes);
+    if (labeled.length === 0) throw new SdsError('E_INVALID_ARGUMENT', 'trainSupervised: labeled: expected at least one scan, found none');
+    if (net.config.inChannels !== 1) {
+      throw new SdsError('E_INVALID_ARGUMENT', `trainSupervised: expected a network with 1 input channel, found ${net.config.inChannels}`);
+    }
+    this.options = options;
+    this.scans = labeled.map((pair, i) => prepareScan(pair, net.config.nClasses, `labeled[${i}]`));
+    this.sampler = new ScanSampler(this.scans.length, new RandomStream(options.seed ?? 0, 1));
+    this.placementRng = new RandomStream(options.seed ?? 0, 2);
+    const voxels = sizeOf(this.patch);
+    this.images = new Float32Array(batchSize * voxels);
+    this.labels = new Uint8Array(batchSize * voxels);
+    const schedule = options.lr ?? { initial: 0.01 };
+    this.optimizer = new Sgd(be, net.parameters(), {
+      lr: schedule.initial,
+      momentum: options.momentum ?? 0.9,
+      weightDecay: options.weightDecay ?? 1e-4,
+      ...(schedule.stepSize !== undefined ? { stepSize: schedule.stepSize } : {}),
+      ...(schedule.gamma !== undefined ? { gamma: schedule.gamma } : {}),
+    });
   }
 
-  const sampler = new ScanSampler(scans.length, new RandomStream(options.seed ?? 0, 1));
-  const placementRng = new RandomStream(options.seed ?? 0, 2);
-  const voxels = sizeOf(patch);
-  const images = new Float32Array(batchSize * voxels);
-  const labels = new Uint8Array(batchSize * voxels);
-  const optimizer = new Sgd(be, net.parameters(), {
-    lr: schedule.initial,
-    momentum: options.momentum ?? 0.9,
-    weightDecay: options.weightDecay ?? 1e-4,
-    ...(schedule.stepSize !== undefined ? { stepSize: schedule.stepSize } : {}),
-    ...(schedule.gamma !== undefined ? { gamma: schedule.gamma } : {}),
-  });
-  net.train();
-  const losses: number[] = [];
-  let totalMs = 0;
-  try {
-    for (let it = 0; it < iterations; it++) {
-      if (options.signal?.aborted) break;
-      const start = performance.now();
-      for (let n = 0; n < batchSize; n++) {
-        const scan = scans[sampler.take()];
-        writePatch(scan, patch, randomPlacement(scan.shape, patch, flipAxes, placementRng), images, labels, n * voxels);
-      }
-      const x = be.upload(images, [batchSize, 1, ...patch]);
-      const y = be.upload(labels, [batchSize, ...patch]);
-      const lr = optimizer.lr;
-      const logits = net.forward(x);
-      const { loss, grad } = supervisedLoss(be, logits, y);
-      be.dispose(logits);
-      net.backward(grad);
-      optimizer.step();
-      for (const t of [grad, x, y]) be.dispose(t);
-      // Reading the loss waits for the step: the timing below is the real per-iteration cost.
-      const value = (await be.read(loss))[0];
-      be.dispose(loss);
-      if (!Number.isFinite(value)) {
-        throw new SdsError('E_NONFINITE', `trainSupervised: loss became ${value} at iteration ${it + 1} (lr ${lr}); try a lower learning rate`);
-      }
-      const ms = performance.now() - start;
-      totalMs += ms;
-      losses.push(value);
-      options.onProgress?.({ iteration: it + 1, of: iterations, loss: value, lr, ms });
-    }
-  } finally {
-    net.releaseCache();
-    optimizer.dispose();
+  /** Iterations trained so far over every `run`. */
+  get iteration(): number {
+    return this.optimizer.iteration;
   }
-  return {
-    iterations: losses.length,
-    losses,
-    aborted: losses.length < iterations,
-    msPerIteration: losses.length > 0 ? totalMs / losses.length : NaN,
-  };
+
+  /** Trains `iterations` more steps (default: the options' count); progress counts across runs. */
+  async run(iterations = this.options.iterations, of = this.options.iterations): Promise<SupervisedResult> {
+    expectPositiveInteger('iterations', iterations, 0);
+    const { backend: be, net, batchSize, signal, onProgress } = this.options;
+    const voxels = sizeOf(this.patch);
+    net.train();
+    const losses: number[] = [];
+    let totalMs = 0;
+    try {
+      for (let k = 0; k < iterations; k++) {
+        if (signal?.aborted) break;
+        const start = performance.now();
+        for (let n = 0; n < batchSize; n++) {
+          const scan = this.scans[this.sampler.take()];
+          const placement = randomPlacement(scan.shape, this.patch, this.flipAxes, this.placementRng);
+          writePatch(scan, this.patch, placement, this.images, this.labels, n * voxels);
+        }
+        const x = be.upload(this.images, [batchSize, 1, ...this.patch]);
+        const y = be.upload(this.labels, [batchSize, ...this.patch]);
+        const lr = this.optimizer.lr;
+        const logits = net.forward(x);
+        const { loss, grad } = supervisedLoss(be, logits, y);
+        be.dispose(logits);
+        net.backward(grad);
+        this.optimizer.step();
+        for (const t of [grad, x, y]) be.dispose(t);
+        // Reading the loss waits for the step: the timing below is the real per-iteration cost.
+        const value = (await be.read(loss))[0];
+        be.dispose(loss);
+        if (!Number.isFinite(value)) {
+          throw new SdsError(
+            'E_NONFINITE',
+            `trainSupervised: loss became ${value} at iteration ${this.iteration} (lr ${lr}); try a lower learning rate`,
+          );
+        }
+        const ms = performance.now() - start;
+        totalMs += ms;
+        losses.push(value);
+        onProgress?.({ iteration: this.iteration, of: Math.max(of, this.iteration), loss: value, lr, ms });
+      }
+    } finally {
+      net.releaseCache();
+    }
+    return {
+      iterations: losses.length,
+      losses,
+      aborted: losses.length < iterations,
+      msPerIteration: losses.length > 0 ? totalMs / losses.length : NaN,
+    };
+  }
+
+  /** Frees the optimiser state (the network stays the caller's). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/**
+ * Trains `net` for `iterations` steps of `batchSize` patches. Deterministic given `seed`, the
+ * network's seed and the backend (floating-point sums may differ between backends).
+ */
+export async function trainSupervised(options: TrainSupervisedOptions): Promise<SupervisedResult> {
+  const trainer = new SupervisedTrainer(options);
+  try {
+    return await trainer.run();
+  } finally {
+    trainer.dispose();
+  }
 }
