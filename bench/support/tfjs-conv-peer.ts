@@ -101,7 +101,7 @@ export async function tfjsCpuConvPeer(): Promise<ConvPeer | null> {
     [x5, w5, dy5].forEach((t) => t.dispose());
     const output =
       op === 'forward'
-        ? last
+        ? swapAxes(last, O ** 3, g.co)
         : op === 'backward-data'
           ? swapAxes(last, S ** 3, g.ci)
           : filterLayout(last, g.co, g.ci, taps, true);

@@ -15,9 +15,33 @@ export interface VnetGoldenTolerances {
   readonly float32Factor: number;
   /** Loss values, absolute. */
   readonly loss: number;
+  /**
+   * Extra room for backends that accumulate in float32, for the one thing a float32 run can get
+   * discretely different from float64: a ReLU gate whose float64 input lies inside the float32 error
+   * band (here decoder.block_nine, voxel 11210, input +2.98e-6 against a layer max of 6; float32 error
+   * there is ~1e-5). Any float32 arithmetic may switch it; PyTorch's own float32 run happened not to,
+   * so its recorded error cannot cover it. One switched gate moves the step-1 gradients by up to
+   * 1.4e-2 of their scale (reproduced in float64 by switching that gate alone), and the step-2 forward,
+   * through BatchNorm over 4 values per channel, turns that into state errors up to 0.45 of how far
+   * the two steps moved each tensor. Forward values and the loss get no extra room.
+   */
+  readonly gateSwitch?: {
+    /** Added to `relative` for step-1 gradients (times the tensor's scale). */
+    readonly gradients: number;
+    /** Times max |state after 2 steps - initial state| of the tensor, for the state checks. */
+    readonly stateMovement: number;
+    /** Added to `relative` for the eval-mode logits after training (running stats carry the switch). */
+    readonly evalLogits: number;
+  };
 }
 
 export const REFERENCE_GOLDEN_TOLERANCES: VnetGoldenTolerances = { relative: 1e-3, float32Factor: 4, loss: 1e-5 };
+
+/** WebGPU (and any float32-accumulating backend): see `gateSwitch`. */
+export const FLOAT32_GOLDEN_TOLERANCES: VnetGoldenTolerances = {
+  ...REFERENCE_GOLDEN_TOLERANCES,
+  gateSwitch: { gradients: 2e-2, stateMovement: 0.6, evalLogits: 4e-3 },
+};
 
 /**
  * The V-Net against PyTorch (test/fixtures/vnet, scripts/make-golden-vnet.py): nFilters 4, input
@@ -37,6 +61,19 @@ export function describeVnetGolden(
     const sgd = JSON.parse(golden.metadata.sgd) as { lr: number; momentum: number; weightDecay: number };
     const seeds = JSON.parse(golden.metadata.dropoutSeeds) as Record<string, { encoder: number; decoder: number }>;
     const initSeed = Number(golden.metadata.initSeed);
+    const init = readFixtureSafetensors('vnet-init.safetensors');
+    const gradRoom = (scale: number): number => (tol.gateSwitch?.gradients ?? 0) * scale;
+    /** Room for a state tensor: a fraction of how far the two steps moved it (see gateSwitch). */
+    function stateRoom(name: string, key: string): () => number {
+      const factor = tol.gateSwitch?.stateMovement ?? 0;
+      if (factor === 0) return () => 0;
+      const start = fixtureTensor(init, name).data as Float32Array;
+      const want = fixtureTensor(golden, key).data as Float32Array;
+      const idx = sampleIndices(start.length, want.length);
+      let moved = 0;
+      idx.forEach((flat, i) => (moved = Math.max(moved, Math.abs(want[i] - start[flat]))));
+      return () => factor * moved;
+    }
 
     beforeAll(async () => {
       backend = await makeBackend();
@@ -44,14 +81,14 @@ export function describeVnetGolden(
     afterAll(() => backend?.destroy());
 
     /** Compares a device tensor with a stored (whole or sampled) one, then the whole tensor's sum and norm. */
-    async function expectMatches(what: string, t: Tensor, key: string): Promise<void> {
+    async function expectMatches(what: string, t: Tensor, key: string, room: (scale: number) => number = () => 0): Promise<void> {
       const ours = (await backend.read(t)) as Float32Array;
       const want = fixtureTensor(golden, key).data as Float32Array;
       const [wantSum, wantSq, torchFloat32Error] = fixtureTensor(golden, `${key}#stats`).data as Float64Array;
       const idx = sampleIndices(ours.length, want.length);
       let scale = 0;
       for (const v of want) scale = Math.max(scale, Math.abs(v));
-      const bound = tol.relative * scale + tol.float32Factor * torchFloat32Error + 1e-7;
+      const bound = tol.relative * scale + tol.float32Factor * torchFloat32Error + 1e-7 + room(scale);
       let worst = 0;
       let worstAt = -1;
       idx.forEach((flat, i) => {
@@ -94,7 +131,6 @@ export function describeVnetGolden(
 
     it('initialises exactly as the script (same counter-based streams, PyTorch bounds)', async () => {
       const ours = new VNet(backend, { nFilters: 4, nClasses: 2, inChannels: 1 }, { seed: initSeed });
-      const init = readFixtureSafetensors('vnet-init.safetensors');
       expect(ours.stateEntries().map((e) => e.name)).toEqual([...init.tensors.keys()]);
       for (const p of ours.parameters()) {
         const want = fixtureTensor(init, p.name).data as Float32Array;
@@ -140,7 +176,7 @@ export function describeVnetGolden(
           net.backward(grad);
           await breathe();
           if (step === 1)
-            for (const p of net.parameters()) await expectMatches(`grad ${p.name}`, p.grad as Tensor, `${tag}/grad1/${p.name}`);
+            for (const p of net.parameters()) await expectMatches(`grad ${p.name}`, p.grad as Tensor, `${tag}/grad1/${p.name}`, gradRoom);
           optimizer.step();
           for (const t of [logits, loss, grad]) backend.dispose(t);
         }
@@ -151,12 +187,18 @@ export function describeVnetGolden(
               `after 2 steps: ${e.name}`,
               e.kind === 'parameter' ? e.parameter.value : e.buffer.value,
               `${tag}/state2/${e.name}`,
+              stateRoom(e.name, `${tag}/state2/${e.name}`),
             );
         }
         net.eval();
         await breathe();
         const evalLogits = net.forward(x);
-        await expectMatches('eval-mode logits after training', evalLogits, `${tag}/logitsEval`);
+        await expectMatches(
+          'eval-mode logits after training',
+          evalLogits,
+          `${tag}/logitsEval`,
+          (scale) => (tol.gateSwitch?.evalLogits ?? 0) * scale,
+        );
         for (const t of [evalLogits, x, y, ...masks]) backend.dispose(t);
         optimizer.dispose();
         net.dispose();

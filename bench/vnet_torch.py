@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""PyTorch CPU peer of bench/vnet.ts: one V-Net training step (forward, (CE + Dice) / 2 loss, backward,
+SGD with momentum and weight decay), train mode, Dropout3d on, BatchNorm, at the shapes given.
+
+Run by bench/vnet.ts as a subprocess:  /usr/bin/python3 bench/vnet_torch.py --threads 2 --repeats 3 \
+    --shape 4,1,32,48,32 --shape 1,1,80,112,112
+Prints one JSON line on stdout: {"torch": version, "threads": n, "cases": [{"shape", "ms": [...],
+"medianMs", "loss"}]}; progress goes to stderr.
+
+The network is the one scripts/make-golden-vnet.py writes out in plain torch (the UA-MT / BCP VNet the
+TypeScript VNet mirrors), imported from there so the two cannot drift; only its FixedMaskDropout3d
+(masks injected by the golden tests) is swapped for torch's own nn.Dropout3d(p=0.5), as in UA-MT.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_golden_module():
+    path = os.path.join(HERE, '..', 'scripts', 'make-golden-vnet.py')
+    spec = importlib.util.spec_from_file_location('make_golden_vnet', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its main() is behind `if __name__ == '__main__'`
+    return module
+
+
+def make_batch(shape, generator):
+    n, _, d, h, w = shape
+    zz, yy, xx = torch.meshgrid(*[torch.arange(s, dtype=torch.float32) for s in (d, h, w)], indexing='ij')
+    # A centred ball of foreground so both classes appear (Dice is not degenerate).
+    ball = ((zz - d / 2) ** 2 + (yy - h / 2) ** 2 + (xx - w / 2) ** 2 <= (min(d, h, w) / 4) ** 2).to(torch.uint8)
+    labels = ball.expand(n, d, h, w).contiguous()
+    image = torch.randn(*shape, generator=generator) + 1.5 * labels[:, None].float()
+    return image, labels
+
+
+def time_case(golden, shape, warmup, repeats):
+    torch.manual_seed(0)
+    model = golden.VNet(n_channels=shape[1], n_classes=2, n_filters=16, normalization='batchnorm')
+    model.encoder.dropout = nn.Dropout3d(p=0.5)
+    model.decoder.dropout = nn.Dropout3d(p=0.5)
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    image, labels = make_batch(shape, torch.Generator().manual_seed(1))
+
+    def step():
+        optimizer.zero_grad()
+        loss = golden.dice_ce_loss(model(image), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    times, loss = [], float('nan')
+    for k in range(warmup + repeats):
+        start = time.perf_counter()
+        loss = step()
+        ms = (time.perf_counter() - start) * 1000
+        if k >= warmup:
+            times.append(ms)
+        print(f'torch {shape} step {k}{" (warm-up)" if k < warmup else ""}: {ms:.0f} ms, loss {loss:.4f}', file=sys.stderr)
+    return {'shape': shape, 'ms': times, 'medianMs': statistics.median(times), 'loss': loss}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--shape', action='append', required=True, help='N,C,D,H,W')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    golden = load_golden_module()
+    cases = [time_case(golden, [int(v) for v in s.split(',')], args.warmup, args.repeats) for s in args.shape]
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'cases': cases}))
+
+
+if __name__ == '__main__':
+    main()
