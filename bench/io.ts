@@ -39,7 +39,15 @@ function pythonPeer(code: string, args: string[]): Record<string, number> | null
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
-function row(c: string, backend: string, value: number, unit: BenchRow['unit'], peer: string | null, peerValue: number | null, note?: string): void {
+function row(
+  c: string,
+  backend: string,
+  value: number,
+  unit: BenchRow['unit'],
+  peer: string | null,
+  peerValue: number | null,
+  note?: string,
+): void {
   rows.push({ case: c, backend, peer, value, unit, peerValue, ratio: ratioOf(unit, value, peerValue), ...(note ? { note } : {}) });
 }
 
@@ -72,10 +80,20 @@ for rep in range(3):
 print(json.dumps({'ms': sorted(best)[1]}))`,
   niftiPaths,
 );
-row(`NIfTI load, hippocampus image+label pair (${names.length} pairs, from memory)`, 'typescript (fflate)', median(niftiTimes), 'ms', 'nibabel (gzip + get_fdata float32)', nibabel?.ms ?? null);
+row(
+  `NIfTI load, hippocampus image+label pair (${names.length} pairs, from memory)`,
+  'typescript (fflate)',
+  median(niftiTimes),
+  'ms',
+  'nibabel (gzip + get_fdata float32)',
+  nibabel?.ms ?? null,
+);
 
 // ---- HDF5: LA scans ----
-const cases = readFileSync(join(DATA, 'la', 'cases.list'), 'utf8').split(/\s+/).filter(Boolean).slice(0, quick ? 4 : 16);
+const cases = readFileSync(join(DATA, 'la', 'cases.list'), 'utf8')
+  .split(/\s+/)
+  .filter(Boolean)
+  .slice(0, quick ? 4 : 16);
 const h5Paths = cases.map((c) => join(DATA, 'la', c, 'mri_norm2.h5'));
 const h5Times: number[] = [];
 let laVolume: Awaited<ReturnType<typeof readHdf5Volumes>> | null = null;
@@ -114,7 +132,7 @@ const [LX, LY] = la.image.shape;
 const [PW, PH, PD] = [112, 112, 80];
 const batch = new Uint8Array(4 * PW * PH * PD);
 let seed = 12345;
-const rand = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const rand = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 for (let n = 0; n < 4; n++) {
   const [ox, oy] = [Math.floor(rand() * (LX - PW)), Math.floor(rand() * (LY - PH))];
   for (let d = 0, i = n * PW * PH * PD; d < PD; d++)
@@ -176,14 +194,19 @@ interface InferCase {
   note: string;
 }
 const inferCases: InferCase[] = [
-  { backend: 'wasm', nFilters: 16, roi: [112, 112, 80], oneWindow: false, note: 'V-Net nFilters 16, random init (timing only), wasm 2 threads' },
+  {
+    backend: 'wasm',
+    nFilters: 16,
+    roi: [112, 112, 80],
+    oneWindow: false,
+    note: 'V-Net nFilters 16, random init (timing only), wasm 2 threads',
+  },
   {
     backend: 'webgpu',
     nFilters: 2,
     roi: [64, 64, 48],
     oneWindow: true,
-    note:
-      'V-Net nFilters 2 on one 64x64x48 window, random init: WebGPU here is SwiftShader (a CPU Vulkan driver); nFilters 4 on one 112x112x80 window took 421 s, so nFilters 16 x 8 windows is out of reach',
+    note: 'V-Net nFilters 2 on one 64x64x48 window, random init: WebGPU here is SwiftShader (a CPU Vulkan driver); nFilters 4 on one 112x112x80 window took 421 s, so nFilters 16 x 8 windows is out of reach',
   },
 ];
 for (const c of quick ? inferCases.map((ic) => ({ ...ic, oneWindow: true })) : inferCases) {
