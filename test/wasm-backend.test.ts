@@ -1,5 +1,6 @@
 // The wasm backend's own machinery: variant choice and feature probes, the relaxed-SIMD build in a
-// child process that has it, thread-count independence, deferred frees, the heap and its limit.
+// child process that has it, thread-count independence, immediate frees in queue order (memory
+// bounded without a sync, reused blocks written only after the work queued before), the heap and its limit.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +8,13 @@ import type { Backend } from '../src/backend/backend.js';
 import { chooseVariant, detectFeatures } from '../src/backend/wasm/features.js';
 import { WasmHeap } from '../src/backend/wasm/heap.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { ptr } from '../src/backend/wasm/storage.js';
 import { createReferenceBackend } from '../src/backend/reference/index.js';
 import type { Vec3 } from '../src/core/shape.js';
 import { SdsError } from '../src/core/errors.js';
+import { supervisedLoss } from '../src/nn/loss.js';
+import { Sgd } from '../src/nn/sgd.js';
+import { VNet } from '../src/nn/vnet.js';
 import * as ops from '../src/ops/index.js';
 import { randomFloat32 } from './support/random-data.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
@@ -108,15 +113,141 @@ describe('threads', () => {
     for (let i = 0; i < 3; i++) expect(Array.from(results[1][i])).toEqual(Array.from(results[0][i]));
   });
 
-  it('frees a disposed input only after the pending work that reads it', async () => {
+  it('keeps a disposed input intact for the pending work that reads it', async () => {
     const a = randomFloat32(31, [1, 2, 3, 4, 5]);
     const x = two.upload(a.data, a.shape);
     const y = ops.relu(two, x);
     two.dispose(x);
-    // Same size: with an immediate free this upload would take x's block and overwrite it first.
+    // Same size: this upload may take x's block, so its write must wait for relu.
     const other = two.upload(new Float32Array(a.data.length).fill(-7), a.shape);
     expect(Array.from(await two.read(y))).toEqual(Array.from(a.data, (v) => Math.max(v, 0)));
     expect(Array.from(await two.read(other))).toEqual(new Array(a.data.length).fill(-7));
+  });
+});
+
+// With a pool, kernels only enqueue work, yet a disposed tensor's block is freed at once and may be
+// handed out before the work reading it has run: correct only because every touch of memory (upload,
+// zeros, geometry blocks, read) happens in queue order.
+describe('immediate frees with a queue', () => {
+  let two: Backend;
+  let one: Backend;
+  beforeAll(async () => {
+    two = await createWasmBackend({ threads: 2, relaxedSimd: false });
+    one = await createWasmBackend({ threads: 1, relaxedSimd: false });
+  });
+  afterAll(() => {
+    two.destroy();
+    one.destroy();
+  });
+  const detail = (b: Backend, key: 'bytesInUse' | 'memoryBytes'): number => b.info().details[key] as number;
+
+  it('a reused block takes an upload, zeros and a conv geometry only after the work queued before', async () => {
+    const a = two.upload(new Float32Array([1, 1, 1, 1]), [4]);
+    const b = two.upload(new Float32Array([2, 2, 2, 2]), [4]);
+    const sum = ops.add(two, a, b); // queued, not run
+    const bBlock = ptr(b);
+    two.dispose(b); // freed now...
+    const source = new Float32Array([100, 100, 100, 100]);
+    const c = two.upload(source, [4]); // ...and handed out again at once
+    expect(ptr(c)).toBe(bBlock);
+    source.fill(-1); // the queued write holds its own copy
+    const doubled = ops.add(two, sum, sum);
+    two.dispose(c);
+    const z = two.zeros([4], 'float32');
+    expect(ptr(z)).toBe(bBlock);
+    // A read requested before its tensor is disposed and the block rewritten sees the old contents.
+    const sumRead = two.read(sum);
+    two.dispose(sum);
+    two.upload(new Float32Array([7, 7, 7, 7]), [4]);
+    expect(Array.from(await sumRead)).toEqual([3, 3, 3, 3]);
+    expect(Array.from(await two.read(doubled))).toEqual([6, 6, 6, 6]);
+    expect(Array.from(await two.read(z))).toEqual([0, 0, 0, 0]);
+
+    // A convolution's geometry block may land in a block a queued convolution's geometry just left.
+    const x = randomFloat32(91, [1, 2, 5, 6, 7]);
+    const w = randomFloat32(92, [3, 2, 3, 3, 3]);
+    const p = { stride: [1, 1, 1], padding: [1, 1, 1], dilation: [1, 1, 1] } as const;
+    const p2 = { stride: [2, 2, 2], padding: [0, 0, 0], dilation: [1, 1, 1] } as const;
+    const outputs = await Promise.all(
+      [one, two].map((be) => {
+        const [tx, tw] = [x, w].map((h) => be.upload(h.data, h.shape));
+        const y1 = ops.conv3d(be, tx, tw, null, p);
+        const y2 = ops.conv3d(be, tx, tw, null, p2);
+        return Promise.all([be.read(y1), be.read(y2)]);
+      }),
+    );
+    expect(Array.from(outputs[1][0])).toEqual(Array.from(outputs[0][0]));
+    expect(Array.from(outputs[1][1])).toEqual(Array.from(outputs[0][1]));
+  });
+
+  it('a long chain of allocate, compute, dispose without a sync stays within a small memory bound', async () => {
+    const shape = [1, 2, 8, 32, 32];
+    const x0 = randomFloat32(93, shape);
+    const w = randomFloat32(94, [2, 2, 3, 3, 3]);
+    const p = { stride: [1, 1, 1], padding: [1, 1, 1], dilation: [1, 1, 1] } as const;
+    const steps = 150;
+    const run = async (be: Backend): Promise<{ out: Float32Array; grewBy: number; heldBy: number }> => {
+      const tw = be.upload(w.data, w.shape);
+      let acc = be.upload(x0.data, shape);
+      // Each step allocates three activations and conv scratch (about 0.5 MiB) and frees all but one.
+      const step = (): void => {
+        const y = ops.conv3d(be, acc, tw, null, p);
+        const s = ops.add(be, y, acc);
+        be.dispose(y);
+        be.dispose(acc);
+        const r = ops.relu(be, s);
+        be.dispose(s);
+        acc = ops.scale(be, r, 0.25);
+        be.dispose(r);
+      };
+      step();
+      await be.sync();
+      const [memory, inUse] = [detail(be, 'memoryBytes'), detail(be, 'bytesInUse')];
+      for (let i = 1; i < steps; i++) step();
+      // No sync before measuring: everything above is still queued on the pool.
+      const grewBy = detail(be, 'memoryBytes') - memory;
+      const heldBy = detail(be, 'bytesInUse') - inUse;
+      const out = (await be.read(acc)) as Float32Array;
+      be.dispose(acc);
+      be.dispose(tw);
+      return { out, grewBy, heldBy };
+    };
+    const queued = await run(two);
+    // Deferred frees would hold every step's blocks (> 70 MiB here) until the queue drained.
+    expect(queued.heldBy).toBeLessThanOrEqual(0);
+    expect(queued.grewBy).toBeLessThan(2 * 2 ** 20);
+    const eager = await run(one);
+    expect(eager.grewBy).toBeLessThan(2 * 2 ** 20);
+    expect(queued.out.some((v) => v !== 0)).toBe(true);
+    expect(Array.from(queued.out)).toEqual(Array.from(eager.out));
+  });
+
+  it('keeps memory flat over repeated V-Net training steps', async () => {
+    const net = new VNet(two, { nFilters: 4, nClasses: 2, normalization: 'batch', dropout: true }, { seed: 7 });
+    const optimizer = new Sgd(two, net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+    const image = randomFloat32(95, [1, 1, 16, 16, 32]);
+    const x = two.upload(image.data, image.shape);
+    const labels = two.upload(
+      Uint8Array.from(image.data, (v) => (v > 0 ? 1 : 0)),
+      [1, 16, 16, 32],
+    );
+    const footprints: number[][] = [];
+    for (let i = 0; i < 4; i++) {
+      const logits = net.forward(x);
+      const { loss, grad } = supervisedLoss(two, logits, labels);
+      two.dispose(logits);
+      net.backward(grad);
+      two.dispose(grad);
+      optimizer.step();
+      two.dispose(loss);
+      await two.sync();
+      footprints.push([detail(two, 'memoryBytes'), detail(two, 'bytesInUse')]);
+    }
+    for (const f of footprints.slice(1)) expect(f).toEqual(footprints[0]);
+    optimizer.dispose();
+    net.dispose();
+    two.dispose(x);
+    two.dispose(labels);
   });
 });
 
@@ -172,16 +303,27 @@ describe('convolution fast paths against the reference', () => {
 });
 
 describe('WasmHeap', () => {
-  it('reuses and coalesces freed blocks', () => {
+  it('reuses a freed block of the same size, and coalesces freed blocks before memory would double', () => {
     const heap = new WasmHeap(new WebAssembly.Memory({ initial: 1, maximum: 4 }), 100, 4 * 65536);
     const a = heap.alloc(10);
     const b = heap.alloc(100);
     const c = heap.alloc(64);
     expect([a % 64, b - a, c - b]).toEqual([0, 64, 128]);
+    heap.release(b);
+    expect(heap.alloc(128)).toBe(b);
     heap.release(a);
     heap.release(b);
+    // No kept block of 192 bytes, and growing would take more than twice the bytes in use: a and b merge.
     expect(heap.alloc(150)).toBe(a);
     expect(heap.bytesInUse).toBe(192 + 64);
+  });
+
+  it('coalesces kept blocks rather than fail at the limit', () => {
+    const heap = new WasmHeap(new WebAssembly.Memory({ initial: 1, maximum: 4 }), 64, 4 * 65536);
+    const blocks = [heap.alloc(65536), heap.alloc(65536), heap.alloc(65536)];
+    heap.release(blocks[0]);
+    heap.release(blocks[1]);
+    expect(heap.alloc(2 * 65536)).toBe(blocks[0]);
   });
 
   it('grows the memory, and fails with E_LIMIT_EXCEEDED past its limit', () => {

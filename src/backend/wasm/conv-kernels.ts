@@ -2,7 +2,9 @@
  * The JavaScript half of the three convolutions: allocate the output and the packed operands, write
  * the geometry block (wasm/conv-geometry.ts reads the same 21 values in the same order), then submit
  * the packing and tile steps. Activation-sized packing is split across threads like the tiles;
- * weight packing is small and runs on one.
+ * weight packing is small and runs on one. Sizes and unit counts are computed now from the runtime's
+ * query block (`q`); the steps read their own geometry block (`g`), whose write is queued like theirs.
+ * Scratch is freed right after the last step using it is submitted (see runtime.ts).
  */
 import type { Vec3 } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
@@ -13,9 +15,17 @@ import { newTensor, ptr } from './storage.js';
 
 const blocksOf4 = (c: number): number => Math.ceil(c / 4);
 
+interface Geometry {
+  /** The steps' geometry block, written in queue order. */
+  readonly g: number;
+  /** The same values in the runtime's query block, for size and count exports called now. */
+  readonly q: number;
+}
+
 /** [N, Ci, D, H, W, Co, Do, Ho, Wo, kD, kH, kW, sD, sH, sW, pD, pH, pW, dD, dH, dW]. */
-function geometry(rt: WasmRuntime, x: readonly number[], co: number, out: Vec3, kernel: Vec3, p: Conv3dParams): number {
-  return rt.int32Block([...x, co, ...out, ...kernel, ...p.stride, ...p.padding, ...p.dilation]);
+function geometry(rt: WasmRuntime, x: readonly number[], co: number, out: Vec3, kernel: Vec3, p: Conv3dParams): Geometry {
+  const values = [...x, co, ...out, ...kernel, ...p.stride, ...p.padding, ...p.dilation];
+  return { g: rt.int32Block(values), q: rt.queryBlock(values) };
 }
 
 function outputSpatial(input: Vec3, kernel: Vec3, p: Conv3dParams): Vec3 {
@@ -26,12 +36,12 @@ function outputSpatial(input: Vec3, kernel: Vec3, p: Conv3dParams): Vec3 {
 const spatialOf = (shape: readonly number[]): Vec3 => [shape[2], shape[3], shape[4]];
 
 /** x into the phase layout at xp, split over padded planes. */
-const packInput = (rt: WasmRuntime, g: number, x: Tensor, xp: number): Step => ({
-  split: { fn: 'packInputPhasesRange', units: rt.k.phaseInputUnits(g), args: () => [g, ptr(x), xp] },
+const packInput = (rt: WasmRuntime, { g, q }: Geometry, x: Tensor, xp: number): Step => ({
+  split: { fn: 'packInputPhasesRange', units: rt.k.phaseInputUnits(q), args: () => [g, ptr(x), xp] },
 });
 
 /** dy into padded rows at dst, split over (n, channel) blocks. */
-const packRows = (rt: WasmRuntime, g: number, dy: Tensor, dst: number, channels: number, left: number, rowFloats: number): Step => ({
+const packRows = (g: number, dy: Tensor, dst: number, channels: number, left: number, rowFloats: number): Step => ({
   split: { fn: 'packOutputRowsRange', units: dy.shape[0] * channels, args: () => [g, ptr(dy), dst, channels, left, rowFloats] },
 });
 
@@ -42,14 +52,15 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const out = outputSpatial(spatialOf(x.shape), kernel, p);
   const y = newTensor(rt, [n, co, ...out]);
   const { k, heap } = rt;
-  const g = geometry(rt, x.shape.slice(0, 5), co, out, kernel, p);
-  const taps = k.tapCount(g);
-  const xp = heap.alloc(k.phaseInputBytes(g) >>> 0);
+  const geo = geometry(rt, x.shape.slice(0, 5), co, out, kernel, p);
+  const { g, q } = geo;
+  const taps = k.tapCount(q);
+  const xp = heap.alloc(k.phaseInputBytes(q) >>> 0);
   const wf = heap.alloc(blocksOf4(co) * ci * taps * 16);
   const packedBias = heap.alloc(blocksOf4(co) * 16);
   const tapList = heap.alloc(taps * 8);
   rt.submit(
-    packInput(rt, g, x, xp),
+    packInput(rt, geo, x, xp),
     {
       run: () => {
         k.buildForwardTaps(g, tapList);
@@ -57,9 +68,9 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
         k.packBias(g, bias ? ptr(bias) : 0, packedBias);
       },
     },
-    { split: { fn: 'conv3dForwardRange', units: k.conv3dForwardUnits(g), args: () => [g, xp, wf, packedBias, tapList, taps, ptr(y)] } },
+    { split: { fn: 'conv3dForwardRange', units: k.conv3dForwardUnits(q), args: () => [g, xp, wf, packedBias, tapList, taps, ptr(y)] } },
   );
-  rt.releaseLater(g, xp, wf, packedBias, tapList);
+  rt.release(g, xp, wf, packedBias, tapList);
   return y;
 }
 
@@ -69,10 +80,10 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
   const kernel = spatialOf(w.shape);
   const dx = newTensor(rt, [n, ci, ...p.inputSpatial]);
   const { k, heap } = rt;
-  const g = geometry(rt, [n, ci, ...p.inputSpatial], co, spatialOf(dy.shape), kernel, p);
-  const taps = k.tapCount(g);
-  const left = k.backwardDataLeft(g);
-  const rowFloats = k.backwardDataRowFloats(g);
+  const { g, q } = geometry(rt, [n, ci, ...p.inputSpatial], co, spatialOf(dy.shape), kernel, p);
+  const taps = k.tapCount(q);
+  const left = k.backwardDataLeft(q);
+  const rowFloats = k.backwardDataRowFloats(q);
   const rows = dy.shape[2] * dy.shape[3];
   const dyp = heap.alloc((n * co * rows * rowFloats + 16) * 4);
   const wb = heap.alloc(blocksOf4(ci) * co * taps * 16);
@@ -80,23 +91,23 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
   // One tap list per thread: units build theirs while other threads build their own.
   const scratch = Array.from({ length: rt.threads }, () => heap.alloc(taps * 8));
   // Strided along W: tiles write phase rows into `phased`, a second pass interleaves them into dx.
-  const phased = p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseBytes(g) >>> 0) : 0;
+  const phased = p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseBytes(q) >>> 0) : 0;
   rt.submit(
-    packRows(rt, g, dy, dyp, co, left, rowFloats),
+    packRows(g, dy, dyp, co, left, rowFloats),
     { run: () => k.packWeightsBackwardData(g, ptr(w), wb) },
     {
       split: {
         fn: 'conv3dBackwardDataRange',
-        units: k.conv3dBackwardDataUnits(g),
+        units: k.conv3dBackwardDataUnits(q),
         args: (thread) => [g, dyp, wb, zeroBias, phased || ptr(dx), scratch[thread]],
       },
     },
   );
   if (phased) {
-    rt.submit({ split: { fn: 'unphaseRowsRange', units: k.backwardDataRows(g), args: () => [g, phased, ptr(dx)] } });
-    rt.releaseLater(phased);
+    rt.submit({ split: { fn: 'unphaseRowsRange', units: k.backwardDataRows(q), args: () => [g, phased, ptr(dx)] } });
+    rt.release(phased);
   }
-  rt.releaseLater(g, dyp, wb, zeroBias, ...scratch);
+  rt.release(g, dyp, wb, zeroBias, ...scratch);
   return dx;
 }
 
@@ -105,28 +116,29 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   const co = dy.shape[1];
   const dw = newTensor(rt, [co, ci, ...p.kernel]);
   const { k, heap } = rt;
-  const g = geometry(rt, x.shape.slice(0, 5), co, spatialOf(dy.shape), p.kernel, p);
-  const taps = k.tapCount(g);
-  const rowFloats = k.filterRowVectors(g) * 4;
+  const geo = geometry(rt, x.shape.slice(0, 5), co, spatialOf(dy.shape), p.kernel, p);
+  const { g, q } = geo;
+  const taps = k.tapCount(q);
+  const rowFloats = k.filterRowVectors(q) * 4;
   const coPadded = blocksOf4(co) * 4;
-  const xp = heap.alloc(k.phaseInputBytes(g) >>> 0);
+  const xp = heap.alloc(k.phaseInputBytes(q) >>> 0);
   const dyq = heap.alloc((n * coPadded * dy.shape[2] * dy.shape[3] * rowFloats + 16) * 4);
   const tapList = heap.alloc(taps * 8);
-  const partial = heap.alloc(k.filterPartialBytes(g, taps) >>> 0);
+  const partial = heap.alloc(k.filterPartialBytes(q, taps) >>> 0);
   // Each thread copies the input rows of its own pairs into its own block.
-  const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(g) >>> 0));
+  const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
   rt.submit(
-    packInput(rt, g, x, xp),
-    packRows(rt, g, dy, dyq, coPadded, 0, rowFloats),
+    packInput(rt, geo, x, xp),
+    packRows(g, dy, dyq, coPadded, 0, rowFloats),
     { run: () => k.buildForwardTaps(g, tapList) },
     {
       split: {
         fn: 'conv3dBackwardFilterRange',
-        units: k.conv3dBackwardFilterUnits(g, taps),
+        units: k.conv3dBackwardFilterUnits(q, taps),
         args: (thread) => [g, xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
       },
     },
   );
-  rt.releaseLater(g, xp, dyq, tapList, partial, ...rows);
+  rt.release(g, xp, dyq, tapList, partial, ...rows);
   return dw;
 }

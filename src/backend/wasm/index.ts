@@ -79,35 +79,37 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         throw new SdsError('E_SHAPE_MISMATCH', `upload: shape ${shapeString(shape)} needs ${sizeOf(shape)} values, found ${data.length}`);
       }
       const t = newTensor(rt, shape, dtypeOf(data));
-      // A fresh block: no pending step can touch it, so writing now is safe even with a queue.
-      new Uint8Array(memory.buffer, ptr(t), data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      // The block may be one a pending step still reads (frees are immediate): the write is queued,
+      // with a copy of data, unless nothing is pending.
+      rt.write(ptr(t), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       return t;
     },
     zeros(shape: Shape, dtype: DType): Tensor {
       expectAlive('zeros');
       const t = newTensor(rt, shape, dtype);
-      new Uint8Array(memory.buffer, ptr(t), t.size * bytesPerElement(dtype)).fill(0);
+      rt.zeroFill(ptr(t), t.size * bytesPerElement(dtype));
       return t;
     },
     async read(t: Tensor): Promise<TypedArray> {
       expectAlive('read');
       expectLive(t, 'wasm', 'read');
-      await rt.flush();
+      // The copy is a queued step: t may be disposed and its block reused while the queue drains.
       const out = allocate(t.dtype, t.size);
-      new Uint8Array(out.buffer).set(new Uint8Array(memory.buffer, ptr(t), out.byteLength));
+      await rt.readInto(ptr(t), new Uint8Array(out.buffer));
       return out;
     },
     dispose(t: Tensor): void {
       expectLive(t, 'wasm', 'dispose');
       t.markDisposed();
-      if (!destroyed) rt.releaseLater(ptr(t));
+      // Freed now, though steps reading it may be pending: see runtime.ts for why that is safe.
+      if (!destroyed) rt.release(ptr(t));
     },
     async sync(): Promise<void> {
       expectAlive('sync');
       await rt.flush();
     },
     info(): BackendInfo {
-      return { ...info, details: { ...info.details, bytesInUse: heap.bytesInUse } };
+      return { ...info, details: { ...info.details, bytesInUse: heap.bytesInUse, memoryBytes: memory.buffer.byteLength } };
     },
     destroy(): void {
       destroyed = true;

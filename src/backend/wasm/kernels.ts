@@ -1,7 +1,7 @@
 /**
  * The wasm kernel table. Each kernel allocates its outputs now (so it can return handles at once)
- * and submits the steps that fill them; see runtime.ts for when those run. Validation happened in
- * ops/: nothing here checks shapes.
+ * and submits the steps that fill them; see runtime.ts for when those run and why scratch is freed as
+ * soon as its last step is submitted. Validation happened in ops/: nothing here checks shapes.
  */
 import type { Shape } from '../../core/shape.js';
 import { sizeOf } from '../../core/shape.js';
@@ -146,7 +146,7 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
     softmax: (x) => {
       const probs = scratch(x.shape[1] * 8);
       const y = unary(x, (out) => k.softmaxF32(ptr(x), ptr(out), ...channels(x), probs));
-      rt.releaseLater(probs);
+      rt.release(probs);
       return y;
     },
     argmax: (x) => {
@@ -179,7 +179,7 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
             stats,
           ),
       });
-      rt.releaseLater(probs, stats);
+      rt.release(probs, stats);
       return { loss, grad };
     },
     disagreementMse: (logits, other, target, mask, p) => {
@@ -205,7 +205,7 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
             probs,
           ),
       });
-      rt.releaseLater(probs);
+      rt.release(probs);
       return { loss, grad };
     },
     sgdStep: (param, grad, momentumBuffer, p) =>

@@ -2,8 +2,17 @@
  * The execution model. Kernels are called synchronously and return tensor handles at once; the work
  * itself runs either now (single-threaded: the calling thread runs every step eagerly) or later, when
  * `flush()` is awaited by read() or sync() (with a pool: a browser main thread cannot block on
- * workers, so parallel steps must be awaited). Steps run in submission order. Temporaries and disposed
- * tensors are freed by a queued step, so memory is never reused while a pending step still reads it.
+ * workers, so parallel steps must be awaited). Steps run strictly in submission order.
+ *
+ * Memory is freed at once, when a tensor is disposed or a kernel has submitted the last step that uses
+ * its scratch, not when the queue drains: a block whose last use is queued before position p can be
+ * handed to an allocation whose first use is queued after p, because the queue runs p's predecessors
+ * first (the WebGPU buffer pool relies on the same argument). Otherwise an un-synced training step
+ * would hold every block it ever allocated. The argument holds only if nothing touches memory at
+ * enqueue time, so every write and read of tensor memory goes through the queue: `write`, `zeroFill`,
+ * `int32Block` and `readInto` act now only when nothing is pending or running, and otherwise queue a
+ * step (a write keeps a private copy of its bytes until then). Enqueue-time sizes come from
+ * `queryBlock`, a block no step ever touches.
  */
 import type { KernelExports, SplitKernelName } from './exports.js';
 import type { WasmHeap } from './heap.js';
@@ -23,11 +32,17 @@ export interface SplitCall {
 
 export type Step = { readonly run: () => void } | { readonly split: SplitCall };
 
+/** Int32 slots of the query block: the 21 convolution geometry values, with room to spare. */
+const QUERY_SLOTS = 32;
+
 export class WasmRuntime {
   private queue: Step[] = [];
   private draining: Promise<void> = Promise.resolve();
+  /** True while a drain is executing steps (a split may be running on the workers right now). */
+  private running = false;
   /** Byte address of the i32 the threads claim units from. */
   private readonly counter: number;
+  private readonly query: number;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -36,10 +51,16 @@ export class WasmRuntime {
     private readonly pool: WorkerPool | null,
   ) {
     this.counter = heap.alloc(4);
+    this.query = heap.alloc(QUERY_SLOTS * 4);
   }
 
   get threads(): number {
     return (this.pool?.workers ?? 0) + 1;
+  }
+
+  /** Nothing queued and nothing running: memory may be touched now without reordering anything. */
+  private get idle(): boolean {
+    return this.queue.length === 0 && !this.running;
   }
 
   submit(...steps: Step[]): void {
@@ -47,9 +68,48 @@ export class WasmRuntime {
     else for (const step of steps) this.runOnThisThread(step);
   }
 
-  /** Frees heap blocks once every step submitted so far has run. */
-  releaseLater(...ptrs: number[]): void {
-    this.submit({ run: () => ptrs.forEach((p) => this.heap.release(p)) });
+  /** Frees heap blocks now: every step that uses them is already queued, and the queue runs in order. */
+  release(...ptrs: number[]): void {
+    for (const p of ptrs) this.heap.release(p);
+  }
+
+  /**
+   * Writes `bytes` at `ptr` in queue order. The block may have been freed by work still pending, so
+   * the write waits its turn, holding a copy of `bytes` when the caller may change them meanwhile.
+   */
+  write(ptr: number, bytes: Uint8Array, callerMayChange = true): void {
+    if (this.idle) new Uint8Array(this.memory.buffer, ptr, bytes.byteLength).set(bytes);
+    else {
+      const held = callerMayChange ? bytes.slice() : bytes;
+      this.queue.push({ run: () => new Uint8Array(this.memory.buffer, ptr, held.byteLength).set(held) });
+    }
+  }
+
+  /** Zeroes `bytes` bytes at `ptr` in queue order (see write). */
+  zeroFill(ptr: number, bytes: number): void {
+    this.submitOrRunNow({ run: () => new Uint8Array(this.memory.buffer, ptr, bytes).fill(0) });
+  }
+
+  /** A heap block holding `values` as i32, written in queue order (see write). */
+  int32Block(values: readonly number[]): number {
+    const ptr = this.heap.alloc(values.length * 4);
+    this.write(ptr, new Uint8Array(Int32Array.from(values).buffer), false);
+    return ptr;
+  }
+
+  /**
+   * The private query block holding `values` as i32, written now, for calling size and count exports
+   * (tapCount, phaseInputBytes, ...) at enqueue time. No step reads it; valid until the next call.
+   */
+  queryBlock(values: readonly number[]): number {
+    new Int32Array(this.memory.buffer, this.query, QUERY_SLOTS).set(values);
+    return this.query;
+  }
+
+  /** Copies the bytes at `ptr` into `dst` as they are after every step submitted so far, before any later one. */
+  async readInto(ptr: number, dst: Uint8Array): Promise<void> {
+    this.submitOrRunNow({ run: () => dst.set(new Uint8Array(this.memory.buffer, ptr, dst.byteLength)) });
+    await this.flush();
   }
 
   /** Resolves when every submitted step has run. */
@@ -58,11 +118,9 @@ export class WasmRuntime {
     return this.draining;
   }
 
-  /** A heap block holding `values` as i32, written now: nothing pending can read a fresh block. */
-  int32Block(values: readonly number[]): number {
-    const ptr = this.heap.alloc(values.length * 4);
-    new Int32Array(this.memory.buffer, ptr, values.length).set(values);
-    return ptr;
+  private submitOrRunNow(step: { readonly run: () => void }): void {
+    if (this.idle) step.run();
+    else this.queue.push(step);
   }
 
   private runOnThisThread(step: Step): void {
@@ -71,6 +129,7 @@ export class WasmRuntime {
   }
 
   private async drain(): Promise<void> {
+    this.running = true;
     try {
       while (this.queue.length > 0) {
         const step = this.queue.shift()!;
@@ -80,6 +139,8 @@ export class WasmRuntime {
     } catch (e) {
       this.queue = [];
       throw e;
+    } finally {
+      this.running = false;
     }
   }
 
