@@ -31,8 +31,14 @@ describe('VNet memory on webgpu: memoryPlan vs the buffer pool peak', () => {
 
     const net = new VNet(backend, config, { seed: 5 });
     const optimizer = new Sgd(backend, net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-    const x = backend.upload(new Float32Array(batch * sizeOf(patch)).map((_, i) => Math.sin(i)), [batch, 1, ...patch]);
-    const y = backend.upload(new Uint8Array(batch * sizeOf(patch)).map((_, i) => (i % 7 === 0 ? 1 : 0)), [batch, ...patch]);
+    const x = backend.upload(
+      new Float32Array(batch * sizeOf(patch)).map((_, i) => Math.sin(i)),
+      [batch, 1, ...patch],
+    );
+    const y = backend.upload(
+      new Uint8Array(batch * sizeOf(patch)).map((_, i) => (i % 7 === 0 ? 1 : 0)),
+      [batch, ...patch],
+    );
     const step = async (): Promise<void> => {
       const logits = net.forward(x);
       const { loss, grad } = supervisedLoss(backend, logits, y);
