@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
+import { GPU_PROFILES, type GpuProfile } from '../src/backend/webgpu/profile.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import * as ops from '../src/ops/index.js';
@@ -68,8 +69,11 @@ function torchPeer(args: readonly string[], quick: boolean, cuda: boolean): Peer
 
 export async function main(args: readonly string[]): Promise<void> {
   const quick = args.includes('--quick') || process.env.SDS_BENCH_QUICK === '1';
-  const backend = await createWebGpuBackend();
-  const adapter = backend.info().description;
+  const profile = flag(args, '--profile') as GpuProfile | undefined;
+  if (profile !== undefined && !GPU_PROFILES.includes(profile))
+    throw new Error(`--profile: expected one of ${GPU_PROFILES.join(', ')}, found '${profile}'`);
+  const backend = await createWebGpuBackend({ profile });
+  const adapter = `${backend.info().description} (profile ${backend.info().details.profile})`;
   const onCpu = /swiftshader|llvmpipe|cpu/i.test(adapter);
   console.log(`conv3d bench on ${adapter}${quick ? ' (quick sizes)' : ''}`);
 

@@ -3,10 +3,12 @@
  * every tile grid (M <= 16, <= 32, > 32), split-K and direct paths of each kernel, transposed
  * convolutions whose residue classes have 2, 1 or 0 taps, asymmetric kernels/strides/dilations, and
  * V-Net's own layer shapes at a small patch. Each result is held to the float64 CPU reference
- * (src/ops) at 1e-4 of max |ref|.
+ * (src/ops) at 1e-4 of max |ref|. Every case runs under each profile (src/backend/webgpu/profile.ts),
+ * forced on whatever adapter runs the tests: 'gpu' (tiled implicit GEMM) and 'cpu' (direct skeleton).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebGpuBackend, createWebGpuBackend } from '../src/backend/webgpu/index.js';
+import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';
 import type { Vec3 } from '../src/core/shape.js';
 import * as ops from '../src/ops/index.js';
 import type { Conv3dParams } from '../src/ops/params.js';
@@ -59,13 +61,14 @@ function relativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
 
-describe('webgpu conv3d kernels', () => {
+describe.each(GPU_PROFILES)('webgpu conv3d kernels, profile %s', (profile) => {
   let backend: WebGpuBackend;
   /** Which kernels ran with a split reduction (a second dispatch), and which without. */
   const paths = new Map<string, Set<boolean>>();
 
   beforeAll(async () => {
-    backend = await createWebGpuBackend();
+    backend = await createWebGpuBackend({ profile });
+    expect(backend.info().details.profile).toBe(profile);
   });
   afterAll(() => backend?.destroy());
 

@@ -1,11 +1,11 @@
 /**
- * Held-out evaluation: segment each scan with segmentVolume and score it per foreground class with the
+ * Held-out evaluation: segment each scan with segmentWholeScan and score it per foreground class with the
  * clinical metrics of volume/metrics.ts (Dice, HD95 in mm from the scan's spacing).
  */
 import type { Backend } from '../backend/backend.js';
 import type { VNet } from '../nn/vnet.js';
 import { segmentationMetrics, type Volume } from '../volume/index.js';
-import { segmentVolume } from './segment.js';
+import { segmentWholeScan } from './segment.js';
 
 export interface ScanScore {
   readonly name: string;
@@ -32,7 +32,7 @@ export async function evaluateScans(
   const classes = options.classes ?? Array.from({ length: net.config.nClasses - 1 }, (_, i) => i + 1);
   const scores: ScanScore[] = [];
   for (const [i, scan] of scans.entries()) {
-    const prediction = await segmentVolume(backend, net, scan.image);
+    const prediction = await segmentWholeScan(backend, net, scan.image);
     const metrics = options.diceOnly
       ? classes.map((c) => ({ dice: dice(prediction.data, scan.label.data, c), hd95: NaN }))
       : segmentationMetrics(prediction, scan.label, { classes: [...classes] });

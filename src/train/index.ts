@@ -19,5 +19,5 @@ export {
   type TrainSupervisedOptions,
   trainSupervised,
 } from './supervised.js';
-export { paddedShape, segmentVolume } from './segment.js';
+export { paddedShape, segmentWholeScan } from './segment.js';
 export { type EvaluationOptions, type ScanScore, evaluateScans, meanScores } from './evaluate.js';

@@ -21,9 +21,13 @@ export async function listCases(folder: string): Promise<string[]> {
   try {
     names = await readdir(join(folder, 'images'));
   } catch (e) {
-    throw new SdsError('E_INVALID_ARGUMENT', `expected a folder with images/ and labels/ at ${folder}: ${e instanceof Error ? e.message : String(e)}`, {
-      path: folder,
-    });
+    throw new SdsError(
+      'E_INVALID_ARGUMENT',
+      `expected a folder with images/ and labels/ at ${folder}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        path: folder,
+      },
+    );
   }
   return names
     .filter((n) => n.endsWith('.nii.gz') && !n.startsWith('.'))

@@ -64,7 +64,10 @@ export function prepareScan(pair: LabeledVolume, nClasses: number, what: string)
   const image = zScoreNormalize(pair.image).data;
   for (let i = 0; i < image.length; i++) {
     if (!Number.isFinite(image[i])) {
-      throw new SdsError('E_NONFINITE', `${what} (${pair.image.metadata.fileName || 'image'}): expected finite intensities, found ${image[i]}`);
+      throw new SdsError(
+        'E_NONFINITE',
+        `${what} (${pair.image.metadata.fileName || 'image'}): expected finite intensities, found ${image[i]}`,
+      );
     }
   }
   return { name: pair.image.metadata.fileName || what, shape: [...pair.image.shape] as Vec3, image, label };

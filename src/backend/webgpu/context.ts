@@ -2,6 +2,7 @@ import { type DType, type TypedArray, dtypeOf } from '../../core/dtype.js';
 import { SdsError } from '../../core/errors.js';
 import { type Shape, shapeString, sizeOf } from '../../core/shape.js';
 import { Tensor, expectLive } from '../../core/tensor.js';
+import type { GpuProfile } from './profile.js';
 import type { WebGpuRuntime } from './runtime.js';
 
 /**
@@ -20,6 +21,8 @@ export class WebGpuContext {
   constructor(
     readonly runtime: WebGpuRuntime,
     readonly limits: GPUSupportedLimits,
+    /** Which program variants suit the adapter (profile.ts); kernels read it when they build programs. */
+    readonly profile: GpuProfile = 'gpu',
   ) {}
 
   get device(): GPUDevice {

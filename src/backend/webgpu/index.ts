@@ -6,9 +6,13 @@ import type { Backend, BackendInfo } from '../backend.js';
 import { WebGpuContext } from './context.js';
 import { type GpuDeviceOptions, acquireDevice } from './device.js';
 import { makeWebGpuKernels } from './kernels/index.js';
+import { type GpuProfile, profileForAdapter } from './profile.js';
 import { WebGpuRuntime } from './runtime.js';
 
-export type WebGpuBackendOptions = GpuDeviceOptions;
+export interface WebGpuBackendOptions extends GpuDeviceOptions {
+  /** Program variants to use; by default chosen from the adapter info (profile.ts). */
+  readonly profile?: GpuProfile;
+}
 
 export interface WebGpuBackend extends Backend {
   /** Buffer-pool and submission counters, for memory plans, soak tests and the read-back budget. */
@@ -27,7 +31,8 @@ export interface WebGpuBackend extends Backend {
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { device, adapterInfo } = await acquireDevice(options);
   const runtime = new WebGpuRuntime(device);
-  const ctx = new WebGpuContext(runtime, device.limits);
+  const profile = options.profile ?? profileForAdapter(adapterInfo);
+  const ctx = new WebGpuContext(runtime, device.limits, profile);
   const kernels = makeWebGpuKernels(ctx);
   const limits = device.limits;
 
@@ -57,7 +62,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
           maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
           maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
         },
-        details: { ...adapterInfo },
+        details: { ...adapterInfo, profile },
       };
     },
     stats: () => ({

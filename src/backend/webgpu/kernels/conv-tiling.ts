@@ -1,4 +1,5 @@
 import { SdsError } from '../../../core/errors.js';
+import type { GpuProfile } from '../profile.js';
 
 /**
  * Tile shapes for the implicit-GEMM convolutions (shaders/conv3d-gemm.wgsl). A workgroup of
@@ -68,6 +69,38 @@ export function chooseConvTile(limits: GPUSupportedLimits, m: number): ConvTile 
 }
 
 /**
+ * Direct skeleton (shaders/conv3d-direct.wgsl, profile 'cpu'): no workgroup memory, so the
+ * workgroup is small, only a unit of scheduling (SwiftShader hands workgroups to CPU threads, and
+ * runs each as WG / 4 SIMD groups); each invocation holds DIRECT_ROWS x 4 outputs in registers.
+ */
+export const DIRECT_WG = 64;
+/** Rows of M per invocation by height M: all 16 rows at V-Net's top level, so each gathered B value feeds 16 outputs. */
+const DIRECT_ROWS_BY_HEIGHT: readonly { readonly maxM: number; readonly RM: number }[] = [
+  { maxM: 4, RM: 4 },
+  { maxM: 8, RM: 8 },
+  { maxM: Infinity, RM: 16 },
+];
+
+/**
+ * How one convolution program is launched: the skeleton, its override constants, the output block
+ * a unit of work computes (a workgroup's tile, or one invocation's block) and how K may be split.
+ */
+export interface ConvLayout {
+  readonly skeleton: 'tiled' | 'direct';
+  readonly constants: Readonly<Record<string, number>>;
+  /** Output rows (of M) and columns one block covers. */
+  readonly blockM: number;
+  readonly blockN: number;
+  /** Blocks per workgroup: 1 for a tile, DIRECT_WG for the direct skeleton. */
+  readonly blocksPerWorkgroup: number;
+  /** Split K ranges are multiples of this (the tiled skeleton stages TILE_K rows at a time). */
+  readonly kStep: number;
+  /** Split K until this many workgroups run, but give each split at least minKPerSplit rows. */
+  readonly targetWorkgroups: number;
+  readonly minKPerSplit: number;
+}
+
+/**
  * Workgroups worth launching before splitting the reduction stops paying: enough to fill a large
  * discrete GPU (100+ compute units with a few resident workgroups each). Deep V-Net layers
  * (128 channels at 8^3) have only ~16 output tiles and a K of thousands; the filter gradient has few
@@ -77,29 +110,62 @@ export function chooseConvTile(limits: GPUSupportedLimits, m: number): ConvTile 
 export const TARGET_WORKGROUPS = 512;
 /** A split walks at least this many K slices, so its partial-output write stays small beside its math. */
 export const MIN_SLICES_PER_SPLIT = 8;
+/** On a CPU adapter a workgroup is a task for one of a few CPU threads: a few per core suffice. */
+export const CPU_TARGET_WORKGROUPS = 32;
+/** K rows per split on a CPU adapter: the partial write and reduce pass stay small beside the math. */
+export const CPU_MIN_K_PER_SPLIT = 256;
 /** Cap on the split-K scratch buffer: bounded memory whatever the shape. */
 export const MAX_PARTIAL_BYTES = 256 * 1024 * 1024;
+
+/** The layout for an output matrix of height `m` under `profile` on this adapter. */
+export function chooseConvLayout(profile: GpuProfile, limits: GPUSupportedLimits, m: number): ConvLayout {
+  if (profile === 'cpu') {
+    const { RM } = DIRECT_ROWS_BY_HEIGHT.find((g) => m <= g.maxM)!;
+    return {
+      skeleton: 'direct',
+      constants: { WG: DIRECT_WG, RM },
+      blockM: RM,
+      blockN: OUTPUTS_PER_THREAD,
+      blocksPerWorkgroup: DIRECT_WG,
+      kStep: 1,
+      targetWorkgroups: CPU_TARGET_WORKGROUPS,
+      minKPerSplit: CPU_MIN_K_PER_SPLIT,
+    };
+  }
+  const tile = chooseConvTile(limits, m);
+  return {
+    skeleton: 'tiled',
+    constants: { WG_X: tile.WG_X, WG_Y: tile.WG_Y, TILE_K: tile.TILE_K },
+    blockM: tile.WG_Y * OUTPUTS_PER_THREAD,
+    blockN: tile.WG_X * OUTPUTS_PER_THREAD,
+    blocksPerWorkgroup: 1,
+    kStep: tile.TILE_K,
+    targetWorkgroups: TARGET_WORKGROUPS,
+    minKPerSplit: MIN_SLICES_PER_SPLIT * tile.TILE_K,
+  };
+}
 
 export interface SplitPlan {
   /** Number of K ranges (workgroups along z); 1 writes the output directly. */
   readonly splits: number;
-  /** Length of each K range, a multiple of TILE_K. */
+  /** Length of each K range, a multiple of kStep. */
   readonly kChunk: number;
 }
 
 /**
- * How to split a reduction of length `k` for `tiles` output tiles writing `outputElements` values.
+ * How to split a reduction of length `k` for `blocks` output blocks writing `outputElements` values.
  * `kChunkFor` rounds per dispatch when several dispatches (residue classes) share one split count.
  */
-export function planSplit(tile: ConvTile, tiles: number, k: number, outputElements: number, limits: GPUSupportedLimits): SplitPlan {
-  const byOccupancy = Math.floor(TARGET_WORKGROUPS / Math.max(1, tiles));
-  const byDepth = Math.floor(k / (MIN_SLICES_PER_SPLIT * tile.TILE_K));
+export function planSplit(layout: ConvLayout, blocks: number, k: number, outputElements: number, limits: GPUSupportedLimits): SplitPlan {
+  const workgroups = Math.ceil(blocks / layout.blocksPerWorkgroup);
+  const byOccupancy = Math.floor(layout.targetWorkgroups / Math.max(1, workgroups));
+  const byDepth = Math.floor(k / layout.minKPerSplit);
   const byMemory = Math.floor(Math.min(MAX_PARTIAL_BYTES, limits.maxStorageBufferBindingSize, limits.maxBufferSize) / (outputElements * 4));
   const wanted = Math.max(1, Math.min(byOccupancy, byDepth, byMemory, limits.maxComputeWorkgroupsPerDimension));
-  const kChunk = kChunkFor(tile, k, wanted);
+  const kChunk = kChunkFor(layout, k, wanted);
   return { splits: Math.max(1, Math.ceil(k / kChunk)), kChunk };
 }
 
-export function kChunkFor(tile: ConvTile, k: number, splits: number): number {
-  return Math.max(tile.TILE_K, Math.ceil(Math.ceil(k / splits) / tile.TILE_K) * tile.TILE_K);
+export function kChunkFor(layout: ConvLayout, k: number, splits: number): number {
+  return Math.max(layout.kStep, Math.ceil(Math.ceil(k / splits) / layout.kStep) * layout.kStep);
 }

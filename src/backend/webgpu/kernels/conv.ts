@@ -2,20 +2,22 @@ import type { Tensor } from '../../../core/tensor.js';
 import { convOutputSize } from '../../../ops/conv-geometry.js';
 import type { KernelSignatures } from '../../../ops/kernels.js';
 import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../../ops/params.js';
+import directSource from '../../../../shaders/conv3d-direct.wgsl';
 import gemmSource from '../../../../shaders/conv3d-gemm.wgsl';
 import gatherSource from '../../../../shaders/conv3d.wgsl';
 import filterSource from '../../../../shaders/conv3d-backward-filter.wgsl';
 import reduceSource from '../../../../shaders/conv3d-split-reduce.wgsl';
 import type { WebGpuContext } from '../context.js';
+import type { GpuProfile } from '../profile.js';
 import type { ProgramInfo, UniformField } from '../program.js';
 import { grid1d } from '../runtime.js';
 import { axisClasses } from './conv-classes.js';
-import { type ConvTile, OUTPUTS_PER_THREAD, chooseConvTile, kChunkFor, planSplit } from './conv-tiling.js';
+import { type ConvLayout, chooseConvLayout, kChunkFor, planSplit } from './conv-tiling.js';
 
 const i32 = (name: string): UniformField => [name, 'i32'];
 const perAxis = (stem: string): UniformField[] => ['D', 'H', 'W'].map((a) => i32(`${stem}${a}`));
 
-/** Read by shaders/conv3d-gemm.wgsl itself; each program appends the fields its hooks read. */
+/** Read by the skeletons (shaders/conv3d-gemm.wgsl, conv3d-direct.wgsl) themselves; each program appends the fields its hooks read. */
 const GEMM_UNIFORMS: readonly UniformField[] = [
   ['tilesM', 'u32'],
   ['tilesN', 'u32'],
@@ -46,12 +48,13 @@ const reduceProgram: ProgramInfo = {
   constants: { WG: REDUCE_WG },
 };
 
-const gemmProgram = (name: string, source: string, uniforms: readonly UniformField[], tile: ConvTile): ProgramInfo => ({
-  name,
+/** The program `source` (which defines the hooks) over the layout's skeleton; the name keeps their pipelines apart. */
+const gemmProgram = (name: string, source: string, uniforms: readonly UniformField[], layout: ConvLayout): ProgramInfo => ({
+  name: `${name}-${layout.skeleton}`,
   source,
-  includes: [gemmSource],
+  includes: [layout.skeleton === 'direct' ? directSource : gemmSource],
   uniforms,
-  constants: { WG_X: tile.WG_X, WG_Y: tile.WG_Y, TILE_K: tile.TILE_K },
+  constants: layout.constants,
 });
 
 /** Packs named values in the order of the uniform list, so the two cannot drift apart. */
@@ -77,15 +80,18 @@ interface GemmDispatch {
   readonly values: Record<string, number>;
 }
 
-export function makeConvKernels(ctx: WebGpuContext) {
+/** `profile` picks the skeleton (profile.ts); tests pass it explicitly to run both on one adapter. */
+export function makeConvKernels(ctx: WebGpuContext, profile: GpuProfile = ctx.profile) {
+  const layoutFor = (m: number): ConvLayout => chooseConvLayout(profile, ctx.limits, m);
+
   /**
    * Runs dispatches that share one output tensor (several for the residue classes of a transposed
    * convolution, each writing its own voxels), splitting K over `splits` workgroup layers when the
-   * output has too few tiles to fill the GPU, then sums the split slices in a fixed order.
+   * output has too few blocks to fill the adapter, then sums the split slices in a fixed order.
    */
   function runGemm(
     program: ProgramInfo,
-    tile: ConvTile,
+    layout: ConvLayout,
     m: number,
     a: Tensor,
     b: Tensor,
@@ -93,19 +99,17 @@ export function makeConvKernels(ctx: WebGpuContext) {
     out: Tensor,
     dispatches: readonly GemmDispatch[],
   ) {
-    const tileM = tile.WG_Y * OUTPUTS_PER_THREAD;
-    const tileN = tile.WG_X * OUTPUTS_PER_THREAD;
-    const tilesM = Math.ceil(m / tileM);
-    const totalTiles = dispatches.reduce((s, d) => s + tilesM * Math.ceil(d.columns / tileN), 0);
+    const tilesM = Math.ceil(m / layout.blockM);
+    const totalTiles = dispatches.reduce((s, d) => s + tilesM * Math.ceil(d.columns / layout.blockN), 0);
     const deepest = Math.max(...dispatches.map((d) => d.kCount));
-    const { splits } = planSplit(tile, totalTiles, deepest, out.size, ctx.limits);
+    const { splits } = planSplit(layout, totalTiles, deepest, out.size, ctx.limits);
     const partial = splits > 1 ? ctx.alloc([splits, out.size], 'float32', 'conv3d-split') : out;
     const aBuffer = ctx.buffer(a);
     // Without a bias, the bias binding gets the (read-only) A buffer: addBias = 0 never reads it.
     const biasBuffer = bias ? ctx.buffer(bias) : aBuffer;
     for (const d of dispatches) {
-      const tilesN = Math.ceil(d.columns / tileN);
-      const [x, y] = grid1d(tilesM * tilesN, 1, ctx.limits.maxComputeWorkgroupsPerDimension);
+      const tilesN = Math.ceil(d.columns / layout.blockN);
+      const [x, y] = grid1d(tilesM * tilesN, layout.blocksPerWorkgroup, ctx.limits.maxComputeWorkgroupsPerDimension);
       const values = {
         ...d.values,
         tilesM,
@@ -114,7 +118,7 @@ export function makeConvKernels(ctx: WebGpuContext) {
         M: m,
         NCOLS: d.columns,
         kCount: d.kCount,
-        kChunk: kChunkFor(tile, d.kCount, splits),
+        kChunk: kChunkFor(layout, d.kCount, splits),
         outSize: out.size,
       };
       ctx.runtime.run(program, {
@@ -139,7 +143,7 @@ export function makeConvKernels(ctx: WebGpuContext) {
       const [co, , ...kernel] = w.shape;
       const outSpatial = [0, 1, 2].map((a) => convOutputSize(inSpatial[a], kernel[a], p.stride[a], p.padding[a], p.dilation[a]));
       const y = ctx.alloc([n, co, ...outSpatial], 'float32', 'conv3d');
-      const tile = chooseConvTile(ctx.limits, co);
+      const layout = layoutFor(co);
       const taps = volume(kernel);
       const values = {
         ...axes('q', outSpatial),
@@ -165,8 +169,8 @@ export function makeConvKernels(ctx: WebGpuContext) {
         aRowStride: ci * taps,
         outRowStride: volume(outSpatial),
       };
-      const program = gemmProgram('conv3d-gather', gatherSource, GATHER_UNIFORMS, tile);
-      runGemm(program, tile, co, w, x, bias, y, [{ columns: n * volume(outSpatial), kCount: ci * taps, values }]);
+      const program = gemmProgram('conv3d-gather', gatherSource, GATHER_UNIFORMS, layout);
+      runGemm(program, layout, co, w, x, bias, y, [{ columns: n * volume(outSpatial), kCount: ci * taps, values }]);
       return y;
     },
 
@@ -175,7 +179,7 @@ export function makeConvKernels(ctx: WebGpuContext) {
       const [, ci, ...kernel] = w.shape;
       const inSpatial = p.inputSpatial;
       const dx = ctx.alloc([n, ci, ...inSpatial], 'float32', 'conv3d-dx');
-      const tile = chooseConvTile(ctx.limits, ci);
+      const layout = layoutFor(ci);
       const [cd, ch, cw] = [0, 1, 2].map((a) => axisClasses(inSpatial[a], kernel[a], p.stride[a], p.padding[a], p.dilation[a]));
       const dispatches: GemmDispatch[] = [];
       // One dispatch per residue class (derivation in conv-classes.ts); stride 1 has a single class.
@@ -223,8 +227,8 @@ export function makeConvKernels(ctx: WebGpuContext) {
             };
             dispatches.push({ columns: n * volume(positions), kCount: co * rd.taps * rh.taps * rw.taps, values });
           }
-      const program = gemmProgram('conv3d-gather', gatherSource, GATHER_UNIFORMS, tile);
-      runGemm(program, tile, ci, w, dy, null, dx, dispatches);
+      const program = gemmProgram('conv3d-gather', gatherSource, GATHER_UNIFORMS, layout);
+      runGemm(program, layout, ci, w, dy, null, dx, dispatches);
       return dx;
     },
 
@@ -232,7 +236,7 @@ export function makeConvKernels(ctx: WebGpuContext) {
       const [n, ci, ...inSpatial] = x.shape;
       const [, co, ...outSpatial] = dy.shape;
       const dw = ctx.alloc([co, ci, ...p.kernel], 'float32', 'conv3d-dw');
-      const tile = chooseConvTile(ctx.limits, co);
+      const layout = layoutFor(co);
       const values = {
         ...axes('o', outSpatial),
         ...axes('g', inSpatial),
@@ -246,8 +250,8 @@ export function makeConvKernels(ctx: WebGpuContext) {
         aRowStride: volume(outSpatial),
         outRowStride: ci * volume(p.kernel),
       };
-      const program = gemmProgram('conv3d-backward-filter', filterSource, FILTER_UNIFORMS, tile);
-      runGemm(program, tile, co, dy, x, null, dw, [{ columns: ci * volume(p.kernel), kCount: n * volume(outSpatial), values }]);
+      const program = gemmProgram('conv3d-backward-filter', filterSource, FILTER_UNIFORMS, layout);
+      runGemm(program, layout, co, dy, x, null, dw, [{ columns: ci * volume(p.kernel), kCount: n * volume(outSpatial), values }]);
       return dw;
     },
   } satisfies Partial<KernelSignatures>;

@@ -1,0 +1,192 @@
+/**
+ * The one typed configuration of the Switching Dual-Student trainer (METHOD.md stage 2): every constant
+ * the spec names, every reproduction switch, and the baselines as modes of the same code path.
+ * `SDS_PAPER_DEFAULTS` holds the paper's (LA) values; `SDS_SMALL_CPU_PRESET` is a run small enough for
+ * the wasm backend on a laptop (hippocampus-sized patches, a narrow network).
+ */
+import { SdsError } from '../../core/errors.js';
+import type { Vec3 } from '../../core/shape.js';
+import type { Connectivity } from '../../infer/connected-components.js';
+import type { VNetConfig } from '../../nn/vnet-config.js';
+import { VNET_SIZE_MULTIPLE } from '../../nn/vnet-config.js';
+import type { VolumeAxis } from '../patches.js';
+
+/**
+ * - 'sds': two students, switching, LA-EMA (the method).
+ * - 'sds-fixed-ema': switching, but the teacher follows the fixed EMA alpha = min(1 - 1/(t+1), alphaMax).
+ * - 'sds-no-switch': two students and LA-EMA, but S1 always updates the teacher (no step 7).
+ * - 'mean-teacher': one student, no disagreement loss, fixed EMA (this is BCP).
+ * - 'supervised': one student on labeled patches only, stage-1 loss; no teacher.
+ */
+export type SdsMode = 'sds' | 'sds-fixed-ema' | 'sds-no-switch' | 'mean-teacher' | 'supervised';
+
+export const SDS_MODES: readonly SdsMode[] = ['sds', 'sds-fixed-ema', 'sds-no-switch', 'mean-teacher', 'supervised'];
+
+export interface SdsConfig {
+  readonly mode: SdsMode;
+  /** Seeds the networks' initial weights and dropout streams and the cube positions. */
+  readonly seed: number;
+  /** V-Net constructor arguments shared by S1, S2 and T. */
+  readonly network: Partial<VNetConfig>;
+  /** Training patch [D, H, W], multiples of 16 (LA: 112 x 112 x 80). */
+  readonly patch: Vec3;
+  /** Labeled patches per iteration (a and b halves: 2 + 2 on LA) and unlabeled ones (2 + 2). */
+  readonly labeledBatch: number;
+  readonly unlabeledBatch: number;
+  /** Self-training iterations (BCP's LA script: 15000). */
+  readonly iterations: number;
+  /** Cube edge as a fraction of the patch edge, per axis (2/3; the cube is floor(fraction * size)). */
+  readonly cubeFraction: number;
+  /** Weight of pseudo-label terms in L_mix; ground truth weighs 1 (METHOD.md step 4). */
+  readonly uWeight: number;
+  /** Weight of the disagreement correction loss in L^k = L_sup^k + corWeight * L_cor^k (step 6). */
+  readonly corWeight: number;
+  /** Connectivity of the largest-component filter on pseudo-labels and on step 7's labels. */
+  readonly lccConnectivity: Connectivity;
+  /** SGD of each student (step 6) with StepLR: lr * gamma^floor(iteration / stepSize). */
+  readonly optimizer: {
+    readonly lr: number;
+    readonly momentum: number;
+    readonly weightDecay: number;
+    readonly stepSize: number;
+    readonly gamma: number;
+  };
+  /** LA-EMA (step 8): alpha_t = 1 - max(1/(1+t), floor) * exp(-temperature * L^s). */
+  readonly laEma: { readonly temperature: number; readonly floor: number };
+  /** Fixed EMA of the baselines: alpha_t = min(1 - 1/(t+1), alphaMax) (BCP: 0.99). */
+  readonly fixedEma: { readonly alphaMax: number };
+  /** Validate S1, S2 and T every this many iterations and keep the best (step 9). */
+  readonly validateEvery: number;
+  /**
+   * Augmentation the patch sampler applies (METHOD.md: the LA code's axial rot90 + flip suit a symmetric
+   * binary target, not classes defined by position, so it is per task). Read by the sampler, not here.
+   */
+  readonly augmentation: { readonly rot90Axial: boolean; readonly flipAxes: readonly VolumeAxis[] };
+  /** Sliding-window inference as in the LA benchmark code: strides in-plane and in depth, threshold. */
+  readonly inference: { readonly strideInPlane: number; readonly strideDepth: number; readonly threshold: number };
+  /** Reproduction switches (METHOD.md), clean behaviour by default. */
+  readonly switches: {
+    /** Decay both students' learning rates (the authors' LA script decays only S1's). */
+    readonly decayBothStudents: boolean;
+    /** Average BatchNorm running statistics into the teacher too (their LA script does not). */
+    readonly emaBatchNormStats: boolean;
+    /** Run the teacher in train mode (dropout, batch statistics) for pseudo-labels (their code does). */
+    readonly teacherDropoutForPseudoLabels: boolean;
+    /** The network deployed for inference (their code picks the best student on the test set). */
+    readonly deploy: 'teacher' | 'best-student';
+  };
+}
+
+export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
+  mode: 'sds',
+  seed: 1337,
+  network: { inChannels: 1, nClasses: 2, nFilters: 16, normalization: 'batch', dropout: true },
+  patch: [80, 112, 112],
+  labeledBatch: 4,
+  unlabeledBatch: 4,
+  iterations: 15000,
+  cubeFraction: 2 / 3,
+  uWeight: 0.5,
+  corWeight: 0.5,
+  lccConnectivity: 26,
+  optimizer: { lr: 0.01, momentum: 0.9, weightDecay: 1e-4, stepSize: 2500, gamma: 0.1 },
+  laEma: { temperature: 0.3, floor: 0.01 },
+  fixedEma: { alphaMax: 0.99 },
+  validateEvery: 200,
+  augmentation: { rot90Axial: true, flipAxes: ['x', 'y', 'z'] },
+  inference: { strideInPlane: 18, strideDepth: 4, threshold: 0.5 },
+  switches: { decayBothStudents: true, emaBatchNormStats: true, teacherDropoutForPseudoLabels: false, deploy: 'teacher' },
+});
+
+/**
+ * Small CPU runs (wasm, hippocampus): the hippocampus patch [32, 48, 32], nFilters 8, 1 + 1 patches per
+ * half, only left-right flips (anterior / posterior classes are defined by position), three classes.
+ */
+export const SDS_SMALL_CPU_PRESET: SdsConfig = deepFreeze({
+  ...SDS_PAPER_DEFAULTS,
+  network: { ...SDS_PAPER_DEFAULTS.network, nClasses: 3, nFilters: 8 },
+  patch: [32, 48, 32],
+  labeledBatch: 2,
+  unlabeledBatch: 2,
+  iterations: 600,
+  validateEvery: 100,
+  augmentation: { rot90Axial: false, flipAxes: ['x'] },
+  inference: { strideInPlane: 16, strideDepth: 16, threshold: 0.5 },
+});
+
+type Overrides = {
+  readonly [K in keyof SdsConfig]?: SdsConfig[K] extends readonly unknown[] ? SdsConfig[K] : Partial<SdsConfig[K]> | SdsConfig[K];
+};
+
+/** `base` with `overrides` merged one level deep (so `{ laEma: { floor: 0.02 } }` keeps the temperature), validated. */
+export function resolveSdsConfig(overrides: Overrides = {}, base: SdsConfig = SDS_PAPER_DEFAULTS): SdsConfig {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const old = (base as unknown as Record<string, unknown>)[key];
+    const nested = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof old === 'object' && !Array.isArray(old);
+    merged[key] = nested ? { ...(old as object), ...(value as object) } : value;
+  }
+  const c = merged as unknown as SdsConfig;
+  validate(c);
+  return deepFreeze(c);
+}
+
+function fail(what: string, expected: string, found: unknown): never {
+  throw new SdsError('E_INVALID_ARGUMENT', `SDS config: ${what}: expected ${expected}, found ${JSON.stringify(found)}`);
+}
+
+function validate(c: SdsConfig): void {
+  if (!SDS_MODES.includes(c.mode)) fail('mode', `one of ${SDS_MODES.join(', ')}`, c.mode);
+  const int = (what: string, v: number, min: number): void => {
+    if (!(Number.isInteger(v) && v >= min)) fail(what, `an integer >= ${min}`, v);
+  };
+  const num = (what: string, v: number, lo: number, hi: number): void => {
+    if (!(typeof v === 'number' && v >= lo && v <= hi)) fail(what, `a number in [${lo}, ${hi}]`, v);
+  };
+  int('seed', c.seed, 0);
+  if (!(c.patch.length === 3 && c.patch.every((s) => Number.isInteger(s) && s > 0 && s % VNET_SIZE_MULTIPLE === 0)))
+    fail('patch', `[D, H, W] positive multiples of ${VNET_SIZE_MULTIPLE}`, c.patch);
+  int('labeledBatch', c.labeledBatch, 2);
+  int('unlabeledBatch', c.unlabeledBatch, 2);
+  // The a and b halves must be equal: X_l mixes img_a with unimg_a voxel for voxel.
+  if (c.labeledBatch % 2 !== 0 || c.unlabeledBatch !== c.labeledBatch)
+    fail('labeledBatch / unlabeledBatch', 'equal even sizes (a and b halves are mixed pairwise)', [c.labeledBatch, c.unlabeledBatch]);
+  // Training-mode BatchNorm needs two values per channel at the 1/16-resolution bottleneck.
+  const bottleneck = (c.labeledBatch / 2) * c.patch.reduce((n, s) => n * (s / VNET_SIZE_MULTIPLE), 1);
+  if (c.patch.every((s) => s % VNET_SIZE_MULTIPLE === 0) && bottleneck < 2)
+    fail('labeledBatch / patch', 'at least 2 bottleneck values per channel (batch half x patch / 16), for batch norm', {
+      labeledBatch: c.labeledBatch,
+      patch: c.patch,
+    });
+  int('iterations', c.iterations, 0);
+  num('cubeFraction', c.cubeFraction, 0, 1);
+  num('uWeight', c.uWeight, 0, Number.MAX_VALUE);
+  num('corWeight', c.corWeight, 0, Number.MAX_VALUE);
+  if (![6, 18, 26].includes(c.lccConnectivity)) fail('lccConnectivity', '6, 18 or 26', c.lccConnectivity);
+  num('optimizer.lr', c.optimizer.lr, 0, Number.MAX_VALUE);
+  num('optimizer.momentum', c.optimizer.momentum, 0, 1);
+  num('optimizer.weightDecay', c.optimizer.weightDecay, 0, Number.MAX_VALUE);
+  if (!(c.optimizer.stepSize > 0)) fail('optimizer.stepSize', 'a number > 0 (Infinity: no decay)', c.optimizer.stepSize);
+  num('optimizer.gamma', c.optimizer.gamma, Number.MIN_VALUE, Number.MAX_VALUE);
+  num('laEma.temperature', c.laEma.temperature, 0, Number.MAX_VALUE);
+  num('laEma.floor', c.laEma.floor, 0, 1);
+  num('fixedEma.alphaMax', c.fixedEma.alphaMax, 0, 1);
+  int('validateEvery', c.validateEvery, 1);
+  for (const s of ['decayBothStudents', 'emaBatchNormStats', 'teacherDropoutForPseudoLabels'] as const)
+    if (typeof c.switches[s] !== 'boolean') fail(`switches.${s}`, 'a boolean', c.switches[s]);
+  if (c.switches.deploy !== 'teacher' && c.switches.deploy !== 'best-student')
+    fail('switches.deploy', "'teacher' or 'best-student'", c.switches.deploy);
+}
+
+/** Two students train side by side in the dual-student modes; the baselines have one. */
+export function studentCount(mode: SdsMode): 1 | 2 {
+  return mode === 'mean-teacher' || mode === 'supervised' ? 1 : 2;
+}
+
+function deepFreeze<T>(x: T): T {
+  if (x !== null && typeof x === 'object' && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x)) deepFreeze(v);
+  }
+  return x;
+}

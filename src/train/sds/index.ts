@@ -1,0 +1,19 @@
+// train/sds/: the Switching Dual-Student trainer with Loss-Aware EMA (METHOD.md stage 2) and its baselines.
+export * from './config.js';
+export {
+  randomCube,
+  cubeMaskFor,
+  cutMixBatch,
+  disposeCutMixBatch,
+  type CutMixBatch,
+  type CutMixInputs,
+  type CutMixPair,
+} from './cut-mix-batch.js';
+export { pseudoLabels, argmaxHost, type PseudoLabelOptions } from './pseudo-labels.js';
+export { studentLoss } from './student-loss.js';
+export { takeGradients, addGradients, updateStudent } from './update-student.js';
+export { agreementConfidence, chooseStudent, selectStudent, type Selection, type StudentView } from './select-student.js';
+export { laEmaAlphaFor, fixedEmaAlpha, laEmaUpdate, entryTensor } from './la-ema.js';
+export { createSdsState, disposeSdsState, copyWeights, type SdsState, type Student, type CreateSdsStateOptions } from './state.js';
+export { sdsIteration, type SdsBatch, type SdsEvent } from './iteration.js';
+export { ReadCounter } from './reads.js';

@@ -1,0 +1,193 @@
+/**
+ * One iteration of the Switching Dual-Student trainer (METHOD.md stage 2, steps 1-8) and of its
+ * baselines, each step a function of its own module so this reads like the spec.
+ */
+import { SdsError } from '../../core/errors.js';
+import { shapeString } from '../../core/shape.js';
+import type { Tensor } from '../../core/tensor.js';
+import { supervisedLoss } from '../../nn/loss.js';
+import { add, cutMix } from '../../ops/index.js';
+import type { LossAndGrad } from '../../ops/kernels.js';
+import type { SdsMode } from './config.js';
+import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
+import { fixedEmaAlpha, laEmaAlphaFor, laEmaUpdate } from './la-ema.js';
+import { pseudoLabels } from './pseudo-labels.js';
+import { ReadCounter } from './reads.js';
+import { selectStudent } from './select-student.js';
+import type { SdsState } from './state.js';
+import { studentLoss } from './student-loss.js';
+import { addGradients, takeGradients, updateStudent } from './update-student.js';
+
+/** One iteration's patches, owned by the caller: images [n, 1, D, H, W] float32, labels [n, D, H, W] uint8. */
+export interface SdsBatch {
+  readonly imageA: Tensor;
+  readonly labelA: Tensor;
+  readonly imageB: Tensor;
+  readonly labelB: Tensor;
+  /** Unused in 'supervised' mode (pass the same tensors or any of the right shape). */
+  readonly unlabeledA: Tensor;
+  readonly unlabeledB: Tensor;
+}
+
+export interface SdsEvent {
+  /** t, counted from 1. */
+  readonly iteration: number;
+  readonly mode: SdsMode;
+  /** Each student's step-6 loss L^k (before its update). */
+  readonly losses: readonly number[];
+  /** c_1, c_2 of the switch (step 7); null where the mode does not switch. */
+  readonly confidence: readonly number[] | null;
+  /** Index of the student that updated the teacher (0 = S1). */
+  readonly selected: number;
+  /** The EMA alpha_t the teacher used; null in 'supervised'. */
+  readonly alpha: number | null;
+  /** Learning rate each student's step used. */
+  readonly lr: readonly number[];
+  /** Wall time of the iteration, read-backs included. */
+  readonly ms: number;
+  /** Device -> host read-backs this iteration. */
+  readonly reads: number;
+}
+
+function expectBatch(state: SdsState, b: SdsBatch): void {
+  const [D, H, W] = state.config.patch;
+  const n = state.config.labeledBatch / 2;
+  const image = [n, 1, D, H, W];
+  const label = [n, D, H, W];
+  const check = (what: string, t: Tensor, shape: number[], dtype: string): void => {
+    if (t.dtype !== dtype || t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))
+      throw new SdsError('E_SHAPE_MISMATCH', `sdsIteration: batch.${what}: expected ${dtype} ${shapeString(shape)}, found ${t}`);
+  };
+  for (const k of ['imageA', 'imageB', 'unlabeledA', 'unlabeledB'] as const) check(k, b[k], image, 'float32');
+  for (const k of ['labelA', 'labelB'] as const) check(k, b[k], label, 'uint8');
+}
+
+async function readLoss(reads: ReadCounter, loss: Tensor, what: string, t: number): Promise<number> {
+  const value = (await reads.read(loss))[0];
+  if (!Number.isFinite(value))
+    throw new SdsError('E_NONFINITE', `sdsIteration: ${what} became ${value} at iteration ${t}; try a lower learning rate`);
+  return value;
+}
+
+/** Runs steps 1-8 (or the mode's subset) on `batch`, updating `state` in place. */
+export async function sdsIteration(state: SdsState, batch: SdsBatch): Promise<SdsEvent> {
+  expectBatch(state, batch);
+  const start = performance.now();
+  const t = state.iteration + 1;
+  const reads = new ReadCounter(state.backend);
+  const result =
+    state.config.mode === 'supervised' ? await supervisedStep(state, batch, reads) : await selfTrainingStep(state, batch, reads, t);
+  state.iteration = t;
+  return { iteration: t, mode: state.config.mode, ...result, ms: performance.now() - start, reads: reads.count };
+}
+
+type StepResult = Pick<SdsEvent, 'losses' | 'confidence' | 'selected' | 'alpha' | 'lr'>;
+
+/** Stage-1 loss on labeled patches: x = a M + b (1 - M), y likewise, (CE + Dice) / 2 over all voxels. */
+async function supervisedStep(state: SdsState, b: SdsBatch, reads: ReadCounter): Promise<StepResult> {
+  const { backend: be, config } = state;
+  const { net, optimizer } = state.students[0];
+  const { mask } = cubeMaskFor(be, config.patch, config.cubeFraction, state.cubes);
+  const x = cutMix(be, b.imageA, b.imageB, mask);
+  const y = cutMix(be, b.labelA, b.labelB, mask);
+  net.train();
+  let loss: Tensor;
+  try {
+    const logits = net.forward(x);
+    const lg = supervisedLoss(be, logits, y);
+    be.dispose(logits);
+    net.backward(lg.grad);
+    be.dispose(lg.grad);
+    loss = lg.loss;
+  } finally {
+    net.releaseCache();
+    for (const tensor of [mask, x, y]) be.dispose(tensor);
+  }
+  const lr = updateStudent(optimizer);
+  const value = await readLoss(reads, loss, 'the supervised loss', state.iteration + 1);
+  be.dispose(loss);
+  return { losses: [value], confidence: null, selected: 0, alpha: null, lr: [lr] };
+}
+
+async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter, t: number): Promise<StepResult> {
+  const { backend: be, config, students } = state;
+  const teacher = state.teacher as NonNullable<SdsState['teacher']>;
+  const mode = config.mode;
+  const nets = students.map((s) => s.net);
+  const owned: Tensor[] = [];
+  const totals: Tensor[] = [];
+  try {
+    // 1. Pseudo-labels from the teacher, per unlabeled half.
+    const pseudoOptions = { connectivity: config.lccConnectivity, trainMode: config.switches.teacherDropoutForPseudoLabels };
+    const pseudoA = await pseudoLabels(be, teacher, b.unlabeledA, pseudoOptions, reads);
+    owned.push(pseudoA);
+    const pseudoB = await pseudoLabels(be, teacher, b.unlabeledB, pseudoOptions, reads);
+    owned.push(pseudoB);
+    // 2. Cross-sample cut-mix with a fresh cube.
+    const { mask } = cubeMaskFor(be, config.patch, config.cubeFraction, state.cubes);
+    owned.push(mask);
+    const mixed = cutMixBatch(be, { ...b, pseudoA, pseudoB }, mask, config.uWeight);
+    try {
+      // 3-5. Forward both students on X_l, then on X_u; loss and backward per input, gradients summed.
+      for (const net of nets) net.train();
+      const stashed = forwardBackward(state, mixed.l, mask, totals);
+      forwardBackward(state, mixed.u, mask, totals);
+      nets.forEach((net, k) => addGradients(be, net, stashed[k]));
+    } finally {
+      for (const net of nets) net.releaseCache();
+      disposeCutMixBatch(be, mixed);
+    }
+    // 6. One SGD step per student.
+    const lr = students.map((s) => updateStudent(s.optimizer));
+    const losses: number[] = [];
+    for (let k = 0; k < totals.length; k++) losses.push(await readLoss(reads, totals[k], `student ${k + 1}'s loss`, t));
+    // 7. The switch, on the raw unlabeled patches, students in eval mode.
+    let selected = 0;
+    let confidence: number[] | null = null;
+    if (mode === 'sds' || mode === 'sds-fixed-ema') {
+      const s = await selectStudent(be, nets, [b.unlabeledA, b.unlabeledB], config.lccConnectivity, reads);
+      selected = s.selected;
+      confidence = s.confidence;
+    }
+    // 8. The teacher follows the selected student: LA-EMA or the baselines' fixed EMA.
+    const alphaTensor =
+      mode === 'sds' || mode === 'sds-no-switch'
+        ? laEmaAlphaFor(be, totals[selected], t, config.laEma.temperature, config.laEma.floor)
+        : be.upload(new Float32Array([fixedEmaAlpha(t, config.fixedEma.alphaMax)]), []);
+    owned.push(alphaTensor);
+    laEmaUpdate(be, teacher, nets[selected], alphaTensor, config.switches.emaBatchNormStats);
+    const alpha = (await reads.read(alphaTensor))[0];
+    return { losses, confidence, selected, alpha, lr };
+  } finally {
+    for (const tensor of [...owned, ...totals]) be.dispose(tensor);
+  }
+}
+
+/**
+ * Forwards every student on one mixed input, computes each one's loss (against the other student's
+ * logits for the disagreement term), back-propagates, and adds each loss into `totals`. Returns the
+ * gradients taken out of the networks after this first input, so the second backward cannot replace them.
+ */
+function forwardBackward(state: SdsState, pair: CutMixPair, mask: Tensor, totals: Tensor[]): Tensor[][] {
+  const { backend: be, config, students } = state;
+  const logits = students.map((s) => s.net.forward(pair.image));
+  let losses: LossAndGrad[];
+  try {
+    losses = logits.map((z, k) => studentLoss(be, z, logits.length === 2 ? logits[1 - k] : null, pair, mask, config.corWeight));
+  } finally {
+    for (const z of logits) be.dispose(z);
+  }
+  const first = totals.length === 0;
+  losses.forEach((l, k) => {
+    students[k].net.backward(l.grad);
+    be.dispose(l.grad);
+    if (first) totals.push(l.loss);
+    else {
+      const sum = add(be, totals[k], l.loss);
+      be.dispose(totals[k]);
+      be.dispose(l.loss);
+      totals[k] = sum;
+    }
+  });
+  return first ? students.map((s) => takeGradients(s.net)) : [];
+}

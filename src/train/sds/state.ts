@@ -1,0 +1,85 @@
+/** What an SDS run carries between iterations: the students with their optimisers, the teacher, the cube stream. */
+import type { Backend } from '../../backend/backend.js';
+import { SdsError } from '../../core/errors.js';
+import { Sgd } from '../../nn/sgd.js';
+import { VNet } from '../../nn/vnet.js';
+import { assign, mix32 } from '../../ops/index.js';
+import { RandomStream } from '../random-stream.js';
+import { type SdsConfig, studentCount } from './config.js';
+import { entryTensor } from './la-ema.js';
+
+export interface Student {
+  readonly net: VNet;
+  readonly optimizer: Sgd;
+}
+
+export interface SdsState {
+  readonly backend: Backend;
+  readonly config: SdsConfig;
+  /** [S1, S2] in the dual-student modes, [S] in 'mean-teacher' and 'supervised'. */
+  readonly students: readonly Student[];
+  /** The teacher T (null in 'supervised'), kept in eval mode. */
+  readonly teacher: VNet | null;
+  /** Host stream of cube positions. */
+  readonly cubes: RandomStream;
+  /** Self-training iterations finished; the next one is t = iteration + 1. */
+  iteration: number;
+}
+
+export interface CreateSdsStateOptions {
+  /** Weights (and BN statistics) every network starts from: the stage-1 model. Default: S1's own init. */
+  readonly initial?: VNet;
+}
+
+/** Seeds of S1, S2, T: distinct, so each network draws its own dropout masks from its own counter. */
+function networkSeed(seed: number, k: number): number {
+  return mix32((seed ^ Math.imul(k + 1, 0x85ebca6b)) >>> 0);
+}
+
+/** Copies every parameter, buffer and counter of `src` into `dst` (same architecture). */
+export function copyWeights(backend: Backend, dst: VNet, src: VNet): void {
+  const source = new Map(src.stateEntries().map((e) => [e.name, e]));
+  for (const e of dst.stateEntries()) {
+    const s = source.get(e.name);
+    if (s === undefined || s.kind !== e.kind)
+      throw new SdsError('E_SHAPE_MISMATCH', `copyWeights: the source has no ${e.kind} '${e.name}'`);
+    if (e.kind === 'counter' && s.kind === 'counter') e.counter.value = s.counter.value;
+    else assign(backend, entryTensor(e), entryTensor(s));
+  }
+}
+
+/**
+ * Builds the networks the mode needs, all starting from the same weights (METHOD.md: dropout noise is
+ * the only early difference), and one SGD optimiser per student. S2's learning rate decays only when
+ * `switches.decayBothStudents` (the authors' LA script decays S1's alone).
+ */
+export function createSdsState(backend: Backend, config: SdsConfig, options: CreateSdsStateOptions = {}): SdsState {
+  const count = studentCount(config.mode);
+  const nets = Array.from({ length: count }, (_, k) => new VNet(backend, config.network, { seed: networkSeed(config.seed, k) }));
+  const teacher = config.mode === 'supervised' ? null : new VNet(backend, config.network, { seed: networkSeed(config.seed, 2) });
+  const origin = options.initial ?? nets[0];
+  for (const net of [...nets, ...(teacher ? [teacher] : [])]) if (net !== origin) copyWeights(backend, net, origin);
+  teacher?.eval();
+  const o = config.optimizer;
+  const students = nets.map((net, k) => {
+    const decays = k === 0 || config.switches.decayBothStudents;
+    return {
+      net,
+      optimizer: new Sgd(backend, net.parameters(), {
+        lr: o.lr,
+        momentum: o.momentum,
+        weightDecay: o.weightDecay,
+        ...(decays ? { stepSize: o.stepSize, gamma: o.gamma } : {}),
+      }),
+    };
+  });
+  return { backend, config, students, teacher, cubes: new RandomStream(config.seed, 0x5d5), iteration: 0 };
+}
+
+export function disposeSdsState(state: SdsState): void {
+  for (const s of state.students) {
+    s.optimizer.dispose();
+    s.net.dispose();
+  }
+  state.teacher?.dispose();
+}
