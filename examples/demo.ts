@@ -1,4 +1,4 @@
-// `npm run demo` (tsx examples/demo.ts): loads the V-Net (nFilters 8) pretrained by the project's own
+// `npm run demo` (tsx examples/demo.ts): loads the V-Net (nFilters 16) pretrained by the project's own
 // script (examples/models/README.md has the exact command), scores it on the 4 held-out hippocampus
 // scans shipped in examples/data, fine-tunes it on the 8 shipped labeled scans, scores it again, prints
 // Dice and HD95 per class before and after, and writes the label maps as NIfTI (.nii.gz) to
@@ -44,7 +44,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const dataDir = resolve(option('data', join(here, 'data')));
 const outDir = resolve(option('out', 'demo-output'));
 const backendName = option('backend', process.env.SDS_BACKEND ?? 'wasm') as BackendName;
-const initOption = option('init', join(here, 'models', 'vnet8-hippocampus.safetensors'));
+const initOption = option('init', join(here, 'models', 'vnet16-hippocampus.safetensors'));
 const init = initOption !== 'none' && existsSync(initOption) ? initOption : null;
 if (initOption !== 'none' && init === null) console.log(`no pretrained weights at ${initOption}: training from scratch`);
 const iterations = num('iterations', init ? 100 : 400);

@@ -48,6 +48,14 @@ export class Sgd {
     this.steps = value;
   }
 
+  /**
+   * The momentum buffers, one per parameter in `params` order (zero before the first step). Checkpoints
+   * read them and a resumed run writes them back, so its next steps equal an uninterrupted run's.
+   */
+  get buffers(): readonly Tensor[] {
+    return this.momentumBuffers;
+  }
+
   /** The learning rate the next step will use. */
   get lr(): number {
     return this.options.lr * this.options.gamma ** Math.floor(this.steps / this.options.stepSize);

@@ -36,6 +36,12 @@ export interface PatchPlacement {
   readonly offset: Vec3;
   /** Whether the patch is mirrored along x, y, z. */
   readonly flip: readonly [boolean, boolean, boolean];
+  /**
+   * Quarter turns (0-3) of the scan in the axial x-y plane, applied before the crop and the flips, as
+   * numpy's rot90 on the first two axes in the LA code (offsets are then in the rotated scan's frame).
+   * Absent: 0.
+   */
+  readonly rot90?: number;
 }
 
 const AXES: readonly VolumeAxis[] = ['x', 'y', 'z'];
@@ -101,6 +107,10 @@ export function writePatch(
   label: Uint8Array,
   base: number,
 ): void {
+  if ((placement.rot90 ?? 0) % 4 !== 0) {
+    writeRotatedPatch(scan, patch, placement, image, label, base);
+    return;
+  }
   const [TX, TY, TZ] = volumeShapeOfPatch(patch);
   const [X, Y, Z] = scan.shape;
   const { offset, flip } = placement;
@@ -131,5 +141,63 @@ export function writePatch(
 export function expectFlipAxes(flipAxes: readonly VolumeAxis[]): void {
   for (const a of flipAxes) {
     if (!AXES.includes(a)) throw new SdsError('E_INVALID_ARGUMENT', `flipAxes: expected 'x', 'y' or 'z', found ${JSON.stringify(a)}`);
+  }
+}
+
+/** The scan's [X, Y, Z] after `k` quarter turns in the x-y plane (odd turns swap X and Y). */
+export function rotatedShape(shape: Vec3, k: number): Vec3 {
+  return k % 2 === 0 ? [...shape] : [shape[1], shape[0], shape[2]];
+}
+
+/**
+ * Source (x, y) of rotated-frame voxel (u, v) after k quarter turns, as numpy's rot90(m, k, axes=(0, 1))
+ * with m indexed [x, y]: k = 1 gives out[u, v] = m[v, Y - 1 - u], k = 3 gives m[X - 1 - v, u].
+ */
+function rotatedSource(u: number, v: number, X: number, Y: number, k: number): [number, number] {
+  switch (k) {
+    case 1:
+      return [v, Y - 1 - u];
+    case 2:
+      return [X - 1 - u, Y - 1 - v];
+    case 3:
+      return [X - 1 - v, u];
+    default:
+      return [u, v];
+  }
+}
+
+/** writePatch for a placement with rot90 != 0: the general per-voxel path (x and y mix under rotation). */
+function writeRotatedPatch(
+  scan: PreparedScan,
+  patch: Vec3,
+  placement: PatchPlacement,
+  image: Float32Array,
+  label: Uint8Array,
+  base: number,
+): void {
+  const k = (((placement.rot90 ?? 0) % 4) + 4) % 4;
+  const [TX, TY, TZ] = volumeShapeOfPatch(patch);
+  const [X, Y, Z] = scan.shape;
+  const { offset, flip } = placement;
+  const source = (p: number, a: number, size: number): number => (flip[a] ? size - 1 - p : p) - offset[a];
+  const [U, V] = rotatedShape(scan.shape, k);
+  for (let z = 0; z < TZ; z++) {
+    const iz = source(z, 2, TZ);
+    for (let y = 0; y < TY; y++) {
+      const v = source(y, 1, TY);
+      const out = base + TX * (y + TY * z);
+      for (let x = 0; x < TX; x++) {
+        const u = source(x, 0, TX);
+        if (iz < 0 || iz >= Z || u < 0 || u >= U || v < 0 || v >= V) {
+          image[out + x] = 0;
+          label[out + x] = 0;
+          continue;
+        }
+        const [ix, iy] = rotatedSource(u, v, X, Y, k);
+        const i = ix + X * (iy + Y * iz);
+        image[out + x] = scan.image[i];
+        label[out + x] = scan.label[i];
+      }
+    }
   }
 }

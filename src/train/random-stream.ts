@@ -1,3 +1,4 @@
+import { SdsError } from '../core/errors.js';
 import { mix32, uniformAt } from '../ops/random.js';
 
 /**
@@ -13,6 +14,18 @@ export class RandomStream {
   constructor(seed: number, stream = 0) {
     // Separate streams (sampling, shuffling) from one user seed without overlapping counters.
     this.seed = mix32((seed >>> 0) ^ mix32(stream + 0x9e3779b9));
+  }
+
+  /** Numbers handed out so far: with the seed, the stream's whole state (a checkpoint saves it). */
+  get position(): number {
+    return this.counter;
+  }
+
+  /** Continues the stream at `position` (a resumed run draws what the uninterrupted one would have). */
+  seek(position: number): void {
+    if (!(Number.isSafeInteger(position) && position >= 0))
+      throw new SdsError('E_INVALID_ARGUMENT', `RandomStream.seek: expected an integer >= 0, found ${position}`);
+    this.counter = position;
   }
 
   /** Uniform in [0, 1). */

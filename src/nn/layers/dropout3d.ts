@@ -45,6 +45,20 @@ export class Dropout3d extends LayerBase implements Layer {
     this.injected = mask;
   }
 
+  /**
+   * Training forwards drawn so far: the mask stream's position. A checkpoint saves it so a resumed run
+   * draws the masks the uninterrupted run would have.
+   */
+  get draws(): number {
+    return this.calls;
+  }
+
+  set draws(value: number) {
+    if (!(Number.isSafeInteger(value) && value >= 0))
+      throw new SdsError('E_INVALID_ARGUMENT', `${this.name}: draws: expected an integer >= 0, found ${value}`);
+    this.calls = value;
+  }
+
   /** The seed the next training forward will draw its mask with. */
   nextSeed(): number {
     return mix32((this.seed ^ Math.imul(this.calls + 1, 0x9e3779b9)) >>> 0);

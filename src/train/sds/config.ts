@@ -35,6 +35,13 @@ export interface SdsConfig {
   readonly unlabeledBatch: number;
   /** Self-training iterations (BCP's LA script: 15000). */
   readonly iterations: number;
+  /**
+   * Stage-1 supervised pre-training iterations (cube cut-mix of labeled patches; BCP's LA script: 2000),
+   * run by the trainer when it is not given stage-1 weights. Ignored in 'supervised' mode.
+   */
+  readonly stage1Iterations: number;
+  /** The trainer hands out a resumable checkpoint every this many iterations (either stage). */
+  readonly checkpointEvery: number;
   /** Cube edge as a fraction of the patch edge, per axis (2/3; the cube is floor(fraction * size)). */
   readonly cubeFraction: number;
   /** Weight of pseudo-label terms in L_mix; ground truth weighs 1 (METHOD.md step 4). */
@@ -85,6 +92,8 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
   labeledBatch: 4,
   unlabeledBatch: 4,
   iterations: 15000,
+  stage1Iterations: 2000,
+  checkpointEvery: 1000,
   cubeFraction: 2 / 3,
   uWeight: 0.5,
   corWeight: 0.5,
@@ -109,6 +118,8 @@ export const SDS_SMALL_CPU_PRESET: SdsConfig = deepFreeze({
   labeledBatch: 2,
   unlabeledBatch: 2,
   iterations: 600,
+  stage1Iterations: 200,
+  checkpointEvery: 100,
   validateEvery: 100,
   augmentation: { rot90Axial: false, flipAxes: ['x'] },
   inference: { strideInPlane: 16, strideDepth: 16, threshold: 0.5 },
@@ -159,6 +170,8 @@ function validate(c: SdsConfig): void {
       patch: c.patch,
     });
   int('iterations', c.iterations, 0);
+  int('stage1Iterations', c.stage1Iterations, 0);
+  int('checkpointEvery', c.checkpointEvery, 1);
   num('cubeFraction', c.cubeFraction, 0, 1);
   num('uWeight', c.uWeight, 0, Number.MAX_VALUE);
   num('corWeight', c.corWeight, 0, Number.MAX_VALUE);

@@ -17,3 +17,27 @@ export { laEmaAlphaFor, fixedEmaAlpha, laEmaUpdate, entryTensor } from './la-ema
 export { createSdsState, disposeSdsState, copyWeights, type SdsState, type Student, type CreateSdsStateOptions } from './state.js';
 export { sdsIteration, type SdsBatch, type SdsEvent } from './iteration.js';
 export { ReadCounter } from './reads.js';
+export {
+  SdsSampler,
+  disposeSdsBatch,
+  randomAugmentedPlacement,
+  type Augmentation,
+  type SamplerState,
+  type SdsSamplerOptions,
+} from './sampler.js';
+export {
+  encodeCheckpoint,
+  parseCheckpoint,
+  snapshotNet,
+  vnetFile,
+  METADATA_TRAINER,
+  METADATA_TRAINER_CONFIG,
+  NETWORK_NAMES,
+  type BestRecord,
+  type HostWeights,
+  type NetworkName,
+  type ParsedCheckpoint,
+  type Phase,
+  type TrainerMeta,
+} from './checkpoint.js';
+export { trainSds, type SdsTrainerEvent, type SdsTrainResult, type TrainSdsOptions } from './trainer.js';

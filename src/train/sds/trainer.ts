@@ -1,0 +1,308 @@
+/**
+ * The SDS training loop (METHOD.md "Stage 1" and stage 2, step 9) around `sdsIteration`:
+ * - stage 1, when no stage-1 weights are given: supervised pre-training with cube cut-mix of two labeled
+ *   halves (sdsIteration's 'supervised' mode) for `stage1Iterations`; stage 2 starts from the best
+ *   validated stage-1 weights (BCP loads its best pre-trained model), or the last without validation;
+ * - stage 2: `iterations` self-training iterations on sampled labeled and unlabeled halves;
+ * - every `validateEvery` iterations the Dice of S1, S2 and T on the validation scans, keeping each one's
+ *   best weights; every `checkpointEvery` iterations a resumable checkpoint (checkpoint.ts) handed to
+ *   `onCheckpoint`; one more at the end (also after an abort), in the result.
+ * Validation runs the networks in eval mode (no dropout draw, no BN statistics update), so it does not
+ * perturb training: a resumed run's losses equal an uninterrupted run's whatever the cadences.
+ * In 'supervised' mode (the baseline) there is no stage 1: stage 2 is the supervised loop itself.
+ */
+import type { Backend } from '../../backend/backend.js';
+import { SdsError } from '../../core/errors.js';
+import { loadVNet } from '../../nn/checkpoint/vnet-checkpoint.js';
+import { VNet } from '../../nn/vnet.js';
+import { mix32 } from '../../ops/index.js';
+import type { Volume } from '../../volume/index.js';
+import { evaluateScans, meanScores } from '../evaluate.js';
+import type { LabeledVolume } from '../patches.js';
+import {
+  type BestRecord,
+  encodeCheckpoint,
+  type HostWeights,
+  type NetworkName,
+  parseCheckpoint,
+  type ParsedCheckpoint,
+  type Phase,
+  restoreBest,
+  restoreNet,
+  restoreOptimizer,
+  snapshotNet,
+  type TrainerMeta,
+  vnetFile,
+} from './checkpoint.js';
+import { resolveSdsConfig, type SdsConfig } from './config.js';
+import { type SdsEvent, sdsIteration } from './iteration.js';
+import { disposeSdsBatch, SdsSampler } from './sampler.js';
+import { createSdsState, disposeSdsState, type SdsState } from './state.js';
+
+export type SdsTrainerEvent =
+  | (SdsEvent & {
+      readonly type: 'iteration';
+      readonly phase: Phase;
+      /** The phase's iteration count (SdsEvent.iteration is the one just finished). */
+      readonly of: number;
+      /** Estimated time left in this phase: mean iteration time so far x iterations left. */
+      readonly etaMs: number;
+    })
+  | {
+      readonly type: 'validation';
+      readonly phase: Phase;
+      readonly iteration: number;
+      /** Mean Dice over validation scans and foreground classes, per network validated. */
+      readonly dice: Partial<Record<NetworkName, number>>;
+      /** Networks whose best weights this validation replaced. */
+      readonly improved: readonly NetworkName[];
+    }
+  | { readonly type: 'checkpoint'; readonly phase: Phase; readonly iteration: number; readonly bytes: number };
+
+export interface TrainSdsOptions {
+  readonly backend: Backend;
+  readonly labeled: readonly LabeledVolume[];
+  readonly unlabeled: readonly Volume[];
+  /** Scans validated every `config.validateEvery` iterations; none: no validation, the last weights count. */
+  readonly validation?: readonly LabeledVolume[];
+  readonly config: SdsConfig;
+  /** A stage-1 model (a V-Net checkpoint, e.g. from saveVNet): skips stage 1. */
+  readonly initial?: Uint8Array;
+  /** A checkpoint of this trainer (same scans in the same order, same config up to iteration counts and cadences). */
+  readonly resume?: Uint8Array;
+  /** Checked between iterations: the run stops there, with a final checkpoint to resume from. */
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: SdsTrainerEvent) => void;
+  /** Receives every periodic checkpoint (awaited, so a file write finishes before training goes on). */
+  readonly onCheckpoint?: (bytes: Uint8Array, at: { readonly phase: Phase; readonly iteration: number }) => void | Promise<void>;
+}
+
+export interface SdsTrainResult {
+  readonly stage1Iterations: number;
+  readonly iterations: number;
+  readonly aborted: boolean;
+  /** The events of the iterations this call ran, in order. */
+  readonly history: readonly (SdsEvent & { readonly phase: Phase })[];
+  /** Best validated weights of the last phase reached, as V-Net checkpoints. */
+  readonly best: Partial<Record<NetworkName, { readonly dice: number; readonly iteration: number; readonly weights: Uint8Array }>>;
+  /** The network to deploy (config.switches.deploy; best validated if any, else final), as a V-Net checkpoint. */
+  readonly deployed: { readonly network: NetworkName; readonly weights: Uint8Array };
+  /** A resumable checkpoint of where the run stopped. */
+  readonly checkpoint: Uint8Array;
+}
+
+/** Config fields a resumed run may change: how long it runs and how often it reports. */
+const RESUMABLE_CHANGES: readonly string[] = ['iterations', 'stage1Iterations', 'validateEvery', 'checkpointEvery', 'inference'];
+
+function expectSameRun(saved: SdsConfig, given: SdsConfig): void {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(given)]);
+  const differing = [...keys].filter(
+    (k) =>
+      !RESUMABLE_CHANGES.includes(k) &&
+      JSON.stringify((saved as unknown as Record<string, unknown>)[k]) !== JSON.stringify((given as unknown as Record<string, unknown>)[k]),
+  );
+  if (differing.length > 0)
+    throw new SdsError(
+      'E_INVALID_ARGUMENT',
+      `trainSds: resume: the config differs from the checkpoint's in ${differing.join(', ')} (only ${RESUMABLE_CHANGES.join(', ')} may change)`,
+    );
+}
+
+/** The networks of a state by checkpoint name. */
+function networksOf(state: SdsState): Partial<Record<NetworkName, VNet>> {
+  const out: Partial<Record<NetworkName, VNet>> = { student1: state.students[0].net };
+  if (state.students[1] !== undefined) out.student2 = state.students[1].net;
+  if (state.teacher !== null) out.teacher = state.teacher;
+  return out;
+}
+
+function restoreState(backend: Backend, state: SdsState, parsed: ParsedCheckpoint): void {
+  for (const [name, net] of Object.entries(networksOf(state)) as [NetworkName, VNet][]) restoreNet(backend, net, parsed, name);
+  state.students.forEach((s, k) => restoreOptimizer(backend, s.optimizer, parsed, k));
+  state.cubes.seek(parsed.meta.cubes);
+  state.iteration = parsed.meta.iteration;
+}
+
+/** One run's mutable bookkeeping. */
+class Run {
+  best: Partial<Record<NetworkName, BestRecord>> = {};
+  readonly history: (SdsEvent & { phase: Phase })[] = [];
+  aborted = false;
+  stage1Done = 0;
+  constructor(
+    readonly o: TrainSdsOptions,
+    readonly sampler: SdsSampler,
+  ) {}
+
+  async checkpoint(phase: Phase, state: SdsState): Promise<Uint8Array> {
+    const networks = networksOf(state);
+    const dropout: TrainerMeta['dropout'] = {};
+    for (const [name, net] of Object.entries(networks) as [NetworkName, VNet][])
+      dropout[name] = [net.encoderDropout.draws, net.decoderDropout.draws];
+    const best: TrainerMeta['best'] = {};
+    for (const [name, b] of Object.entries(this.best) as [NetworkName, BestRecord][]) best[name] = { dice: b.dice, iteration: b.iteration };
+    const meta: TrainerMeta = {
+      version: 1,
+      phase,
+      iteration: state.iteration,
+      stage1Done: this.stage1Done,
+      cubes: state.cubes.position,
+      sampler: this.sampler.state(),
+      dropout,
+      optimizerSteps: state.students.map((s) => s.optimizer.iteration),
+      best,
+    };
+    const optimizers = state.students.map((s) => s.optimizer);
+    return encodeCheckpoint(this.o.backend, { meta, config: this.o.config, networks, optimizers, best: this.best });
+  }
+
+  async validate(phase: Phase, state: SdsState): Promise<void> {
+    const scans = (this.o.validation ?? []).map((s, i) => ({ name: s.image.metadata.fileName || `validation[${i}]`, ...s }));
+    const dice: Partial<Record<NetworkName, number>> = {};
+    const improved: NetworkName[] = [];
+    for (const [name, net] of Object.entries(networksOf(state)) as [NetworkName, VNet][]) {
+      const score = meanScores(await evaluateScans(this.o.backend, net, scans, { diceOnly: true }), 'dice').overall;
+      dice[name] = score;
+      const old = this.best[name];
+      if (Number.isFinite(score) && (old === undefined || score > old.dice)) {
+        this.best[name] = { dice: score, iteration: state.iteration, weights: await snapshotNet(this.o.backend, net) };
+        improved.push(name);
+      }
+    }
+    this.o.onEvent?.({ type: 'validation', phase, iteration: state.iteration, dice, improved });
+  }
+
+  /** Runs `state` up to `of` iterations; false when aborted. */
+  async phase(phase: Phase, state: SdsState, of: number, withUnlabeled: boolean): Promise<boolean> {
+    const { backend: be, config, signal, onEvent, onCheckpoint, validation } = this.o;
+    let totalMs = 0;
+    let ran = 0;
+    while (state.iteration < of) {
+      if (signal?.aborted) return false;
+      const start = performance.now();
+      const batch = this.sampler.draw(be, withUnlabeled);
+      let event: SdsEvent;
+      try {
+        event = await sdsIteration(state, batch);
+      } finally {
+        disposeSdsBatch(be, batch);
+      }
+      totalMs += performance.now() - start;
+      ran++;
+      this.history.push({ ...event, phase });
+      onEvent?.({ ...event, type: 'iteration', phase, of, etaMs: (totalMs / ran) * (of - state.iteration) });
+      if (phase === 'stage1') this.stage1Done = state.iteration;
+      if (validation !== undefined && validation.length > 0 && state.iteration % config.validateEvery === 0)
+        await this.validate(phase, state);
+      if (onCheckpoint !== undefined && state.iteration % config.checkpointEvery === 0) {
+        const bytes = await this.checkpoint(phase, state);
+        await onCheckpoint(bytes, { phase, iteration: state.iteration });
+        onEvent?.({ type: 'checkpoint', phase, iteration: state.iteration, bytes: bytes.length });
+      }
+    }
+    return true;
+  }
+}
+
+/** Stage 1 draws its own dropout masks and cubes: a seed of its own, so stage 2 does not replay them. */
+function stage1Config(config: SdsConfig): SdsConfig {
+  return resolveSdsConfig({ mode: 'supervised', seed: mix32((config.seed ^ 0x57a9e1) >>> 0) >>> 0 }, config);
+}
+
+function expectInputs(o: TrainSdsOptions): void {
+  if (o.config.network.inChannels !== undefined && o.config.network.inChannels !== 1)
+    throw new SdsError('E_INVALID_ARGUMENT', `trainSds: expected a network with 1 input channel, found ${o.config.network.inChannels}`);
+  if (o.config.mode !== 'supervised' && o.unlabeled.length === 0)
+    throw new SdsError('E_INVALID_ARGUMENT', `trainSds: mode '${o.config.mode}': expected at least one unlabeled scan, found none`);
+}
+
+/** The trainer (see the module comment). Networks are freed before it returns; their weights are in the result. */
+export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
+  const { backend: be, config } = o;
+  expectInputs(o);
+  const resumed = o.resume !== undefined ? parseCheckpoint(o.resume) : null;
+  if (resumed !== null) expectSameRun(resumed.config, config);
+  const probe = new VNet(be, config.network);
+  const netConfig = probe.config;
+  const half = config.labeledBatch / 2;
+  const sampler = new SdsSampler(o.labeled, o.unlabeled, {
+    patch: config.patch,
+    half,
+    nClasses: netConfig.nClasses,
+    augmentation: config.augmentation,
+    seed: config.seed,
+  });
+  if (resumed !== null) sampler.restore(resumed.meta.sampler);
+  const run = new Run(o, sampler);
+  let initial: HostWeights | Uint8Array | null = o.initial ?? null;
+  let phase: Phase = resumed?.meta.phase ?? (o.initial !== undefined || config.mode === 'supervised' ? 'stage2' : 'stage1');
+  let state: SdsState | null = null;
+  try {
+    if (phase === 'stage1') {
+      state = createSdsState(be, stage1Config(config));
+      if (resumed !== null) {
+        restoreState(be, state, resumed);
+        run.best = restoreBest(resumed);
+        run.stage1Done = resumed.meta.stage1Done;
+      }
+      if (!(await run.phase('stage1', state, config.stage1Iterations, false))) {
+        run.aborted = true;
+      } else {
+        initial = run.best.student1?.weights ?? (await snapshotNet(be, state.students[0].net));
+        disposeSdsState(state);
+        state = null;
+        run.best = {};
+        phase = 'stage2';
+      }
+    }
+    if (phase === 'stage2') {
+      if (initial !== null) loadVNet(be, probe, initial instanceof Uint8Array ? initial : vnetFile(initial, netConfig, run.stage1Done));
+      // Without stage-1 weights (resume; the 'supervised' baseline) the networks keep S1's own init.
+      state = createSdsState(be, config, initial !== null ? { initial: probe } : {});
+      if (resumed !== null && resumed.meta.phase === 'stage2') {
+        restoreState(be, state, resumed);
+        run.best = restoreBest(resumed);
+        run.stage1Done = resumed.meta.stage1Done;
+      }
+      run.aborted = !(await run.phase('stage2', state, config.iterations, config.mode !== 'supervised'));
+    }
+    const final = state as SdsState;
+    const checkpoint = await run.checkpoint(phase, final);
+    const deployed = await deploy(be, run, phase, final);
+    const best: SdsTrainResult['best'] = {};
+    for (const [name, b] of Object.entries(run.best) as [NetworkName, BestRecord][])
+      best[name] = { dice: b.dice, iteration: b.iteration, weights: vnetFile(b.weights, netConfig, b.iteration, { 'sds.network': name }) };
+    return {
+      stage1Iterations: run.stage1Done,
+      iterations: phase === 'stage2' ? final.iteration : 0,
+      aborted: run.aborted,
+      history: run.history,
+      best,
+      deployed,
+      checkpoint,
+    };
+  } finally {
+    if (state !== null) disposeSdsState(state);
+    probe.dispose();
+  }
+}
+
+/**
+ * The network to deploy: in stage 2 the teacher ('teacher', METHOD.md default) or the better validated
+ * student ('best-student', as the authors' code), each its best validated weights when there are any;
+ * a run stopped in stage 1 (or the 'supervised' baseline) deploys its only student.
+ */
+async function deploy(be: Backend, run: Run, phase: Phase, state: SdsState): Promise<SdsTrainResult['deployed']> {
+  const nets = networksOf(state);
+  let name: NetworkName = 'student1';
+  if (phase === 'stage2' && nets.teacher !== undefined && run.o.config.switches.deploy === 'teacher') name = 'teacher';
+  else if (nets.student2 !== undefined) {
+    const [s1, s2] = [run.best.student1?.dice ?? -Infinity, run.best.student2?.dice ?? -Infinity];
+    name = s2 > s1 ? 'student2' : 'student1';
+  }
+  const best = run.best[name];
+  const net = nets[name] as VNet;
+  const weights = best?.weights ?? (await snapshotNet(be, net));
+  const iteration = best?.iteration ?? state.iteration;
+  return { network: name, weights: vnetFile(weights, net.config, iteration, { 'sds.network': name, 'sds.phase': phase }) };
+}
