@@ -39,7 +39,7 @@ export function describeGoldenTraining(ctx: GoldenContext): void {
         const logits = uploadGolden(b, tensorOf(c, 'logits', 'float32'));
         const labels = uploadGolden(b, tensorOf(c, 'labels', 'uint8'), labelsAs);
         const mask = region === null ? null : uploadGolden(b, tensorOf(c, 'mask', 'uint8'));
-        // With a null mask the region is ignored (all voxels); 'outside' is just a valid placeholder.
+        // With a null mask the region is ignored (all voxels); the type still asks for one, so pass 'outside'.
         const params = { weight: paramNumber(c, 'weight'), region: (region ?? 'outside') as MaskRegion };
         const { loss, grad } = ops.diceCeLoss(b, logits, labels, mask, params);
         await expectGoldenClose(b, 'loss', loss, tensorOf(c, 'loss'), ctx.tolerance.loss);
