@@ -10,7 +10,9 @@
  * time per layer type is printed and stored. WebGPU on SwiftShader (a CPU Vulkan driver) runs only the
  * small case, and stops after BENCH_WEBGPU_CAP_S seconds (default 120) of steps; on a real GPU it runs
  * every case. Writes bench/results/<BENCH_OUT or vnet>.json (DESIGN.md's format).
- * Env: BENCH_CASES=<text> keeps the cases whose name contains it; BENCH_BACKENDS=wasm,webgpu.
+ * Env: BENCH_CASES=<text> keeps the cases whose name contains it; BENCH_BACKENDS=wasm,webgpu;
+ * BENCH_TORCH_DEVICE=cuda runs the PyTorch peer on the GPU (fp32, TF32 off: the GPU bench kit,
+ * bench/gpu/README.md); SDS_PYTHON picks the interpreter (default /usr/bin/python3).
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -41,7 +43,8 @@ const CASES: readonly VNetCase[] = [
 ];
 const TARGET_RATIO = 0.4;
 const THREADS = 2;
-const PEER = `PyTorch CPU ${THREADS} threads`;
+const TORCH_DEVICE = process.env.BENCH_TORCH_DEVICE ?? 'cpu';
+const PEER = TORCH_DEVICE === 'cuda' ? 'PyTorch CUDA fp32' : `PyTorch CPU ${THREADS} threads`;
 
 interface StepTiming {
   readonly ms: number[];
@@ -83,16 +86,18 @@ async function timeSteps(
 
 function runPyTorch(cases: readonly VNetCase[], repeats: number): Map<string, StepTiming> | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'vnet_torch.py');
-  const args = [script, '--threads', String(THREADS), '--warmup', '1', '--repeats', String(repeats)];
+  const python = process.env.SDS_PYTHON ?? '/usr/bin/python3';
+  const args = [script, '--threads', String(THREADS), '--warmup', '1', '--repeats', String(repeats), '--device', TORCH_DEVICE];
   for (const c of cases) args.push('--shape', c.shape.join(','));
-  console.log(`PyTorch: /usr/bin/python3 ${args.join(' ')}`);
-  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  console.log(`PyTorch: ${python} ${args.join(' ')}`);
+  const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
   if (r.error || r.status !== 0) return `PyTorch run failed: ${r.error?.message ?? `exit ${r.status}`}`;
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     torch: string;
+    device: string;
     cases: { ms: number[]; medianMs: number; loss: number }[];
   };
-  return new Map(cases.map((c, i) => [c.name, { ...out.cases[i], note: `torch ${out.torch}` }]));
+  return new Map(cases.map((c, i) => [c.name, { ...out.cases[i], note: `torch ${out.torch} on ${out.device}` }]));
 }
 
 function printProfile(label: string, entries: readonly ProfileEntry[], stepMs: number): void {
@@ -114,10 +119,11 @@ function printProfile(label: string, entries: readonly ProfileEntry[], stepMs: n
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  ensureWasmBuilt();
   const repeats = Number(process.env.BENCH_REPEATS ?? 3);
   const capMs = 1000 * Number(process.env.BENCH_WEBGPU_CAP_S ?? 120);
   const wanted = (process.env.BENCH_BACKENDS ?? 'wasm,webgpu').split(',');
+  // Only the wasm backend needs the build (the GPU bench kit has no assemblyscript to run it with).
+  if (wanted.includes('wasm')) ensureWasmBuilt();
   const cases = CASES.filter((c) => c.name.includes(process.env.BENCH_CASES ?? ''));
   const loadAtStart = loadavg();
   for (const c of cases) {
@@ -138,7 +144,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const note = [
       `median of ${t.ms.length} steps after 1 warm-up: ${t.ms.map((m) => m.toFixed(0)).join(', ')} ms; loss ${t.loss.toFixed(4)}`,
       peer
-        ? `PyTorch steps ${peer.ms.map((m) => m.toFixed(0)).join(', ')} ms (${peer.note}); issue reports ${c.issuePyTorchMs} ms`
+        ? `PyTorch steps ${peer.ms.map((m) => m.toFixed(0)).join(', ')} ms (${peer.note}); issue reports ${c.issuePyTorchMs} ms for PyTorch CPU`
         : 'no PyTorch figure',
       ...(t.note ? [t.note] : []),
       ...extra,
@@ -235,6 +241,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   writeReport(process.env.BENCH_OUT ?? 'vnet', rows, {
     config: VNET_BENCH_CONFIG,
     threads: THREADS,
+    torchDevice: TORCH_DEVICE,
     repeats,
     targetRatio: TARGET_RATIO,
     issuePyTorchMs: Object.fromEntries(CASES.map((c) => [c.name, c.issuePyTorchMs])),

@@ -1,15 +1,20 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer of bench/vnet.ts: one V-Net training step (forward, (CE + Dice) / 2 loss, backward,
+"""PyTorch peer (CPU, or CUDA with --device cuda) of bench/vnet.ts: one V-Net training step (forward, (CE + Dice) / 2 loss, backward,
 SGD with momentum and weight decay), train mode, Dropout3d on, BatchNorm, at the shapes given.
 
 Run by bench/vnet.ts as a subprocess:  /usr/bin/python3 bench/vnet_torch.py --threads 2 --repeats 3 \
-    --shape 4,1,32,48,32 --shape 1,1,80,112,112
-Prints one JSON line on stdout: {"torch": version, "threads": n, "cases": [{"shape", "ms": [...],
+    --shape 4,1,32,48,32 --shape 1,1,80,112,112 [--device cuda]
+Prints one JSON line on stdout: {"torch": version, "threads": n, "device": name, "cases": [{"shape", "ms": [...],
 "medianMs", "loss"}]}; progress goes to stderr.
 
 The network is the one scripts/make-golden-vnet.py writes out in plain torch (the UA-MT / BCP VNet the
 TypeScript VNet mirrors), imported from there so the two cannot drift; only its FixedMaskDropout3d
 (masks injected by the golden tests) is swapped for torch's own nn.Dropout3d(p=0.5), as in UA-MT.
+It is found at $SDS_GOLDEN_VNET when set, else ../scripts/make-golden-vnet.py from this file (the
+layout of both the repository and the GPU bench kit, bench/gpu/README.md).
+
+--device cuda: model and data on the GPU, fp32 (TF32 off for cuDNN and matmul, so the figures are
+comparable with sds-web's fp32 kernels), torch.cuda.synchronize() before and after each timed step.
 """
 import argparse
 import importlib.util
@@ -26,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load_golden_module():
-    path = os.path.join(HERE, '..', 'scripts', 'make-golden-vnet.py')
+    path = os.environ.get('SDS_GOLDEN_VNET') or os.path.join(HERE, '..', 'scripts', 'make-golden-vnet.py')
     spec = importlib.util.spec_from_file_location('make_golden_vnet', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # its main() is behind `if __name__ == '__main__'`
@@ -43,14 +48,17 @@ def make_batch(shape, generator):
     return image, labels
 
 
-def time_case(golden, shape, warmup, repeats):
+def time_case(golden, shape, warmup, repeats, device):
     torch.manual_seed(0)
     model = golden.VNet(n_channels=shape[1], n_classes=2, n_filters=16, normalization='batchnorm')
     model.encoder.dropout = nn.Dropout3d(p=0.5)
     model.decoder.dropout = nn.Dropout3d(p=0.5)
-    model.train()
+    model.to(device).train()
+    # Built after .to(device) so its momentum buffers live beside the parameters.
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     image, labels = make_batch(shape, torch.Generator().manual_seed(1))
+    image, labels = image.to(device), labels.to(device)
+    cuda = device.type == 'cuda'
 
     def step():
         optimizer.zero_grad()
@@ -61,8 +69,12 @@ def time_case(golden, shape, warmup, repeats):
 
     times, loss = [], float('nan')
     for k in range(warmup + repeats):
+        if cuda:
+            torch.cuda.synchronize()  # nothing queued before the clock starts
         start = time.perf_counter()
-        loss = step()
+        loss = step()  # .item() already waits for the loss; the sync also waits for the SGD update
+        if cuda:
+            torch.cuda.synchronize()
         ms = (time.perf_counter() - start) * 1000
         if k >= warmup:
             times.append(ms)
@@ -76,11 +88,20 @@ def main():
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--shape', action='append', required=True, help='N,C,D,H,W')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            sys.exit('vnet_torch.py: --device cuda asked for, but torch.cuda.is_available() is False')
+        # fp32 like sds-web: TF32 would trade mantissa bits for tensor-core speed.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
     golden = load_golden_module()
-    cases = [time_case(golden, [int(v) for v in s.split(',')], args.warmup, args.repeats) for s in args.shape]
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'cases': cases}))
+    cases = [time_case(golden, [int(v) for v in s.split(',')], args.warmup, args.repeats, device) for s in args.shape]
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': name, 'cases': cases}))
 
 
 if __name__ == '__main__':

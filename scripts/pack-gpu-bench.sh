@@ -2,6 +2,9 @@
 # Prepares .gpu-bench/: everything bench/gpu/run.sh needs on a GPU machine that has no Node and no
 # internet (see bench/gpu/README.md). Run from anywhere: scripts/pack-gpu-bench.sh
 #   .gpu-bench/bench/conv3d.mjs      the conv3d bench, bundled by esbuild (WGSL inlined as text)
+#   .gpu-bench/bench/vnet.mjs        the V-Net training-step bench (bench/vnet-run.ts), bundled likewise,
+#                                    beside its PyTorch peer bench/vnet_torch.py, which imports the
+#                                    network from ../scripts/make-golden-vnet.py (copied to keep that path)
 #   .gpu-bench/node.xz               this machine's node binary (x86-64 Linux), xz-compressed
 #   .gpu-bench/node_modules/webgpu/  the `webgpu` package with dist/linux-x64/dawn.node.xz (Dawn, Vulkan)
 #   .gpu-bench/conv3d-cases.json, torch_conv3d.py, run.sh
@@ -14,11 +17,19 @@ cd "$root"
 [ "$(uname -m)" = x86_64 ] || { echo "pack-gpu-bench: node and dawn.node must be x86-64 builds; this machine is $(uname -m)" >&2; exit 1; }
 grep -qxF '/.gpu-bench/' .git/info/exclude 2>/dev/null || echo '/.gpu-bench/' >>.git/info/exclude
 rm -rf "$dest"
-mkdir -p "$dest/bench" "$dest/node_modules/webgpu/dist/linux-x64" "$dest/debs"
+mkdir -p "$dest/bench" "$dest/scripts" "$dest/node_modules/webgpu/dist/linux-x64" "$dest/debs"
 
 printf "import { main } from './bench/conv3d-run.ts';\nawait main(process.argv.slice(2));\n" |
   node_modules/esbuild/bin/esbuild --bundle --platform=node --format=esm --target=node20 \
     --loader:.wgsl=text --external:webgpu --sourcefile=gpu-bench-entry.ts --outfile="$dest/bench/conv3d.mjs" --log-level=warning
+# bench/vnet.ts's own entry registers a .wgsl loader; bundled, the WGSL is inlined instead. The exit
+# mirrors it: an abandoned WebGPU step (past its time cap) would keep the process alive.
+printf "import { main } from './bench/vnet-run.ts';\nawait main(process.argv.slice(2));\nprocess.exit(0);\n" |
+  node_modules/esbuild/bin/esbuild --bundle --platform=node --format=esm --target=node20 \
+    --loader:.wgsl=text --external:webgpu --sourcefile=gpu-bench-vnet-entry.ts --outfile="$dest/bench/vnet.mjs" --log-level=warning
+# vnet-run.ts looks for its peer beside itself, and vnet_torch.py for the network at ../scripts/.
+cp bench/vnet_torch.py "$dest/bench/"
+cp scripts/make-golden-vnet.py "$dest/scripts/"
 
 cp bench/conv3d-cases.json bench/gpu/torch_conv3d.py bench/gpu/run.sh "$dest/"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$dest/node_modules/webgpu/"
