@@ -20,7 +20,19 @@ export type SdsErrorCode =
   | 'E_DICOM_CORRUPT'
   | 'E_GRID_MISMATCH'
   | 'E_NONFINITE'
-  | 'E_FORMAT';
+  | 'E_FORMAT'
+  /** A segmenter or backend was used in a way its concurrency rules forbid. */
+  | 'E_BUSY'
+  /** A checkpoint whose checksum or structure does not hold. */
+  | 'E_CHECKPOINT_CORRUPT'
+  /** A model file that is not what was expected (not a V-Net checkpoint, other classes, …). */
+  | 'E_MODEL'
+  /** An ONNX model that cannot be read, or a combination ONNX Runtime cannot run. */
+  | 'E_ONNX'
+  /** A file or directory that could not be read or written. */
+  | 'E_IO'
+  /** Cancelled through an AbortSignal. */
+  | 'E_ABORTED';
 
 export class SdsError extends Error {
   readonly code: SdsErrorCode;
