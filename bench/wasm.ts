@@ -10,7 +10,9 @@
  * input of the same geometry, gets no ratio. GFLOP/s counts 2 x multiply-adds of the direct
  * convolution. Prints a table and writes bench/results/<BENCH_OUT or wasm>.json (DESIGN.md's format).
  * --quick (or BENCH_QUICK=1): fewer repeats and a 1 s budget per peer measurement; BENCH_CASES=<text>
- * keeps only the cases whose name contains it.
+ * keeps only the cases whose name contains it; BENCH_PEERS=<text> only the peers whose name contains it
+ * (BENCH_PEERS=onnxruntime skips tfjs-cpu, which takes most of a full run's time and does not depend on
+ * the wasm variant).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backend/backend.js';
@@ -34,6 +36,7 @@ import {
 } from './support/conv-data.js';
 import { ortWasmConvPeer } from './support/ort-conv-peer.js';
 import { type BenchRow, ratioOf, writeReport } from './support/report.js';
+import { cpuNow } from './support/best-time.js';
 import { simdPeak } from './support/simd-peak.js';
 import { tfjsCpuConvPeer } from './support/tfjs-conv-peer.js';
 
@@ -63,8 +66,9 @@ const kernelOf = (c: ConvCase, d: Direction): ConvOp =>
 
 /**
  * Milliseconds per call: the fastest of `repeats` after one warm-up (the fastest, not the median:
- * the machine is shared and other jobs only ever add time), and the last output when asked for,
- * to check peers against.
+ * the machine is shared and other jobs only ever add time), the fewest CPU milliseconds of the same
+ * runs (best-time.ts: at 1 thread, the work's own time however loaded the machine is), and the last
+ * output when asked for, to check peers against.
  */
 async function timeOp(backend: Backend, c: ConvGeometry, op: ConvOp, repeats: number, keepOutput: boolean) {
   const params = { stride: vec(c.s), padding: vec(c.p), dilation: vec(1) };
@@ -78,17 +82,22 @@ async function timeOp(backend: Backend, c: ConvGeometry, op: ConvOp, repeats: nu
     return ops.conv3dBackwardFilter(backend, x, dy, { ...params, kernel: vec(c.k) });
   };
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let output: Float32Array | null = null;
   for (let r = 0; r <= repeats; r++) {
     const start = performance.now();
+    const cpuStart = cpuNow();
     const y = run();
     await backend.sync();
-    if (r > 0) times.push(performance.now() - start);
+    if (r > 0) {
+      times.push(performance.now() - start);
+      cpuTimes.push(cpuNow() - cpuStart);
+    }
     if (keepOutput && r === repeats) output = (await backend.read(y)) as Float32Array;
     backend.dispose(y);
   }
   [x, w, dy].forEach((t) => backend.dispose(t));
-  return { ms: Math.min(...times), output };
+  return { ms: Math.min(...times), cpuMs: Math.min(...cpuTimes), output };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
@@ -99,7 +108,9 @@ async function main(): Promise<void> {
   const repeats = Number(process.env.BENCH_REPEATS ?? (quick ? 2 : 5));
   const peerTiming: PeerTiming = quick ? { repeats: 2, budgetMs: 1000 } : { repeats: 3, budgetMs: 3000 };
   const loadAtStart = loadavg();
-  const peers = [ortWasmConvPeer(), await tfjsCpuConvPeer()].filter((p): p is ConvPeer => p !== null);
+  const peers = [ortWasmConvPeer(), await tfjsCpuConvPeer()]
+    .filter((p): p is ConvPeer => p !== null)
+    .filter((p) => p.name.includes(process.env.BENCH_PEERS ?? ''));
   const peak = simdPeak();
   console.log(`peers: ${peers.map((p) => p.name).join(', ') || 'none installed'}`);
   const cores = availableParallelism();
@@ -127,7 +138,8 @@ async function main(): Promise<void> {
         const op = kernelOf(c, direction);
         const active = peers.filter((p) => p.supports(op, threads));
         const ours = await timeOp(backend, c, op, repeats, active.length > 0);
-        const gflops = (2 * macs(c)) / (ours.ms * 1e6);
+        const gflopsOf = (ms: number): number => (2 * macs(c)) / (ms * 1e6);
+        const gflops = gflopsOf(ours.ms);
         const label = `${c.name} ${direction}, ${threads} thread${threads > 1 ? 's' : ''}`;
         const ofPeak = `${pct(gflops / threadPeak)} of ${threadPeak.toFixed(1)} GFLOP/s peak`;
         console.log(`${label.padEnd(52)} ${ours.ms.toFixed(1).padStart(8)} ms ${gflops.toFixed(2).padStart(7)} GFLOP/s  ${ofPeak}`);
@@ -142,8 +154,16 @@ async function main(): Promise<void> {
             const benchError = relativeError(ours.output!, r.output);
             const agrees = smallError <= AGREEMENT_TOLERANCE && benchError <= AGREEMENT_TOLERANCE;
             const check = `rel. error vs reference (small input) ${smallError.toExponential(1)}, vs sds-web (bench input) ${benchError.toExponential(1)}`;
+            // At 1 thread both contenders are single-threaded: their CPU times compare the work itself
+            // even when other jobs share the cores (wall-clock figures then depend on who was waiting).
+            const cpuRatio = threads === 1 && r.cpuMs !== undefined && agrees ? r.cpuMs / ours.cpuMs : null;
+            const cpuNote =
+              cpuRatio === null
+                ? null
+                : `CPU-time ratio ${cpuRatio.toFixed(2)}x (ours ${gflopsOf(ours.cpuMs).toFixed(2)}, peer ${gflopsOf(r.cpuMs!).toFixed(2)} GFLOP/s per CPU-second)`;
             const note = [
               ofPeak,
+              cpuNote,
               agrees ? `peer verified: ${check}` : `NO RATIO, peer output differs: ${check}`,
               `peer best of ${r.reps}`,
               r.note,

@@ -57,3 +57,31 @@ export {
   type ClassMetrics,
   type MetricOptions,
 } from './volume/index.js';
+
+/** Cornerstone3D interop (no Cornerstone dependency): a label Volume → a labelmap volume's scalar array. */
+export {
+  toCornerstoneLabelmap,
+  cornerstoneGeometry,
+  type CornerstoneGeometry,
+  type CornerstoneLabelArray,
+  type CornerstoneLabelmapOptions,
+} from './volume/cornerstone.js';
+
+// The API users meet (issue 7): a Segmenter in this thread or in a worker.
+export { createSegmenter, DEFAULT_PATCH, DEFAULT_NETWORK, AUTO_WEBGPU_BUDGET_BYTES, METADATA_PATCH } from './api/index.js';
+export type {
+  BackendChoice,
+  CreateSegmenterOptions,
+  ExportOnnxOptions,
+  FinetuneConfig,
+  FinetuneOptions,
+  FinetuneProgress,
+  FinetuneResult,
+  LabeledScanInput,
+  ModelInput,
+  ScanInput,
+  SegmentOptions,
+  Segmenter,
+  SegmenterInfo,
+} from './api/types.js';
+export { createWorkerSegmenter, exposeSegmenter, type WorkerSegmenterOptions } from './worker/index.js';

@@ -7,6 +7,18 @@ export interface BestTime {
   readonly ms: number;
   /** Timed runs behind `ms` (the warm-up is not one of them unless it was the only run). */
   readonly reps: number;
+  /**
+   * The fewest CPU milliseconds this process spent in one of the same runs (user + system, all its
+   * threads). For single-threaded work it is the work's own time even while other jobs take the
+   * cores away, so ratios of two single-threaded contenders stay meaningful on a loaded machine.
+   */
+  readonly cpuMs: number;
+}
+
+/** CPU milliseconds this process has used so far (Node's process.cpuUsage: all threads). */
+export function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /**
@@ -17,17 +29,21 @@ export interface BestTime {
  */
 export async function bestTime(once: () => Promise<void> | void, repeats: number, budgetMs: number): Promise<BestTime> {
   let start = performance.now();
+  let cpuStart = cpuNow();
   await once();
   const warmUp = performance.now() - start;
-  if (warmUp >= budgetMs) return { ms: warmUp, reps: 1 };
+  if (warmUp >= budgetMs) return { ms: warmUp, reps: 1, cpuMs: cpuNow() - cpuStart };
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let spent = 0;
   while (times.length < Math.max(1, repeats) && (times.length === 0 || spent < budgetMs)) {
     start = performance.now();
+    cpuStart = cpuNow();
     await once();
     const ms = performance.now() - start;
+    cpuTimes.push(cpuNow() - cpuStart);
     times.push(ms);
     spent += ms;
   }
-  return { ms: Math.min(...times), reps: times.length };
+  return { ms: Math.min(...times), reps: times.length, cpuMs: Math.min(...cpuTimes) };
 }

@@ -94,6 +94,8 @@ export interface PeerTiming {
 export interface PeerResult {
   readonly ms: number;
   readonly reps: number;
+  /** CPU milliseconds of the fastest-by-CPU run (best-time.ts), where the peer reports it. */
+  readonly cpuMs?: number;
   /** In sds-web's layout (NCDHW; filters [Co, Ci, k^3]), on convData(g). */
   readonly output: Float32Array;
   /** The same on convData(smallGeometry(g)). */

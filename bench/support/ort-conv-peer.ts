@@ -43,10 +43,16 @@ export function ortWasmConvPeer(): ConvPeer | null {
           maxBuffer: 1 << 20,
         });
         const lines = stdout.trim().split('\n');
-        const answer = JSON.parse(lines[lines.length - 1]) as { ms: number; reps: number; busyThreads: number | null };
+        const answer = JSON.parse(lines[lines.length - 1]) as {
+          ms: number;
+          reps: number;
+          cpuMs: number;
+          busyThreads: number | null;
+        };
         return {
           ms: answer.ms,
           reps: answer.reps,
+          cpuMs: answer.cpuMs,
           output: readFloats(join(outDir, 'output.f32')),
           smallOutput: readFloats(join(outDir, 'small.f32')),
           note: `numThreads ${threads}, ${answer.busyThreads ?? '?'} OS thread(s) busy`,

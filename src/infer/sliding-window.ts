@@ -137,15 +137,15 @@ export async function slidingWindowInference(
       const next: ReturnType<typeof launch> | null = batch < batches ? launch(batch * batchSize) : null;
       if (pending !== null) {
         const done: ReturnType<typeof launch> = pending;
-        pending = null;
+        // `next` is already reading: if this read fails (device lost), the finally must still await it
+        pending = next;
         const probs = await done.read;
         backend.dispose(done.probs);
         acc ??= new Float32Array(classes * paddedVoxels);
         const perWindow = classes * windowSize;
         done.starts.forEach((s, b) => accumulateWindow(acc!, count, plan.paddedSize, classes, s, roi, weights, probs, b * perWindow));
         options.onProgress?.({ windowsDone: Math.min(batch * batchSize, total), windowsTotal: total });
-      }
-      pending = next;
+      } else pending = next;
     }
   } finally {
     // On abort or error: let an in-flight read finish before freeing its tensor.

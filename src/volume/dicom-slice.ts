@@ -54,6 +54,17 @@ export function parseDicomSlice(bytes: Uint8Array, fileName: string): DicomSlice
   } catch (e) {
     throw fail(fileName, `not a readable DICOM file (${describeError(e)})`);
   }
+  try {
+    return readSlice(ds, fileName, transferSyntax);
+  } catch (e) {
+    // dicom-parser's accessors trust element lengths: a damaged one makes them throw a TypeError or
+    // RangeError (found by bench/fuzz.ts); every such failure is a corrupt file to the caller
+    if (e instanceof SdsError) throw e;
+    throw fail(fileName, `damaged element (${describeError(e)})`);
+  }
+}
+
+function readSlice(ds: dicomParser.DataSet, fileName: string, transferSyntax: string): DicomSlice {
   const required = (tag: string, label: string): number => {
     const v = ds.uint16(tag);
     if (v === undefined) throw fail(fileName, `missing ${label} (${tag})`);

@@ -73,14 +73,14 @@ export async function readHdf5Volumes(
     const spacing = options.spacing ?? LA_SPACING_MM;
     const meta = (key: string): Volume['metadata'] => ({ format: 'hdf5', fileName, header: { dataset: key } });
 
-    const image = readDataset(file.get(imageKey) as H5Dataset, imageKey, bytes.byteLength, fileName);
+    const image = readDataset(getDataset(file, imageKey, fileName), imageKey, bytes.byteLength, fileName);
     const imageData = Float32Array.from(image.values as ArrayLike<number>);
     const nonFiniteCount = checkFinite(imageData, fileName, options.nonFinite ?? 'reject');
     const imageVolume = makeVolume(toXFastest(imageData, image.shape), image.shape, diagonalAffine(spacing), meta(imageKey));
     imageVolume.metadata.header.nonFiniteCount = nonFiniteCount;
     if (!keys.includes(labelKey)) return { image: imageVolume };
 
-    const label = readDataset(file.get(labelKey) as H5Dataset, labelKey, bytes.byteLength, fileName);
+    const label = readDataset(getDataset(file, labelKey, fileName), labelKey, bytes.byteLength, fileName);
     const labelVolume = makeVolume(
       toXFastest(toLabels(label.values, fileName), label.shape),
       label.shape,
@@ -99,6 +99,15 @@ export async function readHdf5Volumes(
   }
 }
 
+/** h5wasm throws a bare Error ("name not defined!") when a listed object's header cannot be decoded. */
+function getDataset(file: InstanceType<typeof h5wasm.File>, key: string, fileName: string): H5Dataset | null {
+  try {
+    return file.get(key) as H5Dataset | null;
+  } catch (e) {
+    throw corrupt(fileName, `"${key}" could not be opened (${e instanceof Error ? e.message : String(e)}); its object header is damaged`);
+  }
+}
+
 function corrupt(fileName: string, what: string): SdsError {
   return new SdsError('E_HDF5_CORRUPT', `${fileName}: ${what}`, { fileName });
 }
@@ -113,7 +122,12 @@ function checkSignature(bytes: Uint8Array, fileName: string): void {
 
 function readDataset(ds: H5Dataset | null, key: string, fileBytes: number, fileName: string): { shape: Vec3; values: unknown } {
   if (!ds || !('shape' in ds)) throw corrupt(fileName, `"${key}" is not a dataset`);
-  const shape = ds.shape;
+  let shape: number[] | null;
+  try {
+    shape = ds.shape; // a lazy getter: the dataspace header is decoded here, and may be damaged
+  } catch (e) {
+    throw corrupt(fileName, `dataset "${key}" has an unreadable dataspace (${e instanceof Error ? e.message : String(e)})`);
+  }
   if (!shape || shape.length !== 3 || shape.some((n) => !(n >= 1))) {
     throw new SdsError('E_SHAPE_MISMATCH', `${fileName}: dataset "${key}" must be 3-D, found shape [${shape?.join(', ') ?? 'scalar'}]`, {
       fileName,

@@ -2,7 +2,7 @@
  * Node-only file helpers: read a path or a folder and hand the bytes to the browser-safe readers.
  * Kept apart so bundlers for the browser never see `node:fs`.
  */
-import { readFile, readdir, stat, writeFile, rename } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { SdsError } from '../core/errors.js';
 import { readDicomSeries, type ReadDicomOptions } from './dicom-series.js';
@@ -41,10 +41,19 @@ export async function readDicomFolder(folder: string, options?: ReadDicomOptions
 
 /**
  * Writes bytes from a writer (writeLabelNifti / writeImageNifti) to `path` through a temporary file
- * and a rename, so a crash never leaves a half-written file under the final name.
+ * and a rename, so a crash never leaves a half-written file under the final name. The temporary file
+ * is flushed to disk (fsync) before the rename, so a power cut cannot leave a renamed empty file.
+ * `beforeRename` runs once the new bytes are safely on disk (checkpoints move the old file aside there).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array, beforeRename?: () => Promise<void>): Promise<void> {
   const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, bytes);
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await beforeRename?.();
   await rename(temporary, path);
 }

@@ -43,12 +43,19 @@ export class WebGpuRuntime {
       label: 'sds-uniform-ring',
     });
     device.addEventListener('uncapturederror', (event) => {
+      if (this.lost) return; // calls on a lost device fail validation too; the loss is the error to report
       const error = (event as GPUUncapturedErrorEvent).error;
       this.deviceError ??= new SdsError('E_SHADER_COMPILE', `WebGPU reported an error: ${error.message}`);
     });
     void device.lost.then((info) => {
       this.lost = true;
-      this.deviceError ??= new SdsError('E_DEVICE_LOST', `the GPU device was lost (${info.reason}): ${info.message}`);
+      // replaces any error raised on the way down: whatever failed after the loss failed because of it
+      this.deviceError = new SdsError(
+        'E_DEVICE_LOST',
+        `the GPU device was lost (${info.reason}): ${info.message || 'no message'}. Work since the last checkpoint is gone; ` +
+          `checkpoints are backend-independent: resume the last one with createBackend('wasm') (trainSds({ resume })) to go on without the GPU`,
+        { reason: info.reason },
+      );
     });
   }
 
@@ -165,6 +172,9 @@ export class WebGpuRuntime {
       await this.checkErrors();
       return staging.getMappedRange().slice(0, bytes);
     } catch (err) {
+      // mapAsync on a lost device rejects before the lost promise's handler has run: give it a moment
+      // so the caller sees E_DEVICE_LOST rather than the bare AbortError
+      await Promise.race([this.device.lost, new Promise((resolve) => setTimeout(resolve, 200))]);
       await this.checkErrors();
       throw err;
     } finally {

@@ -4,6 +4,7 @@ import { type Shape, sameShape, shapeString } from '../../core/shape.js';
 import { assign } from '../../ops/index.js';
 import type { StateEntry, VNet } from '../vnet.js';
 import { type VNetConfig, resolveVNetConfig } from '../vnet-config.js';
+import { verifyChecksum } from './checksum.js';
 import { type SafetensorsArray, type SafetensorsFile, type SafetensorsTensor, readSafetensors, writeSafetensors } from './safetensors.js';
 
 /**
@@ -90,6 +91,8 @@ export function checkpointConfig(metadata: Readonly<Record<string, string>>): VN
  * does not use (projection or selector heads) are ignored with a warning.
  */
 export function loadVNet(backend: Backend, net: VNet, file: Uint8Array | SafetensorsFile): LoadResult {
+  // files that carry a CRC (written by the SDS trainer) are verified; PyTorch's carry none
+  if (file instanceof Uint8Array) verifyChecksum(file, 'checkpoint');
   const parsed = file instanceof Uint8Array ? readSafetensors(file) : file;
   const warnings: string[] = [];
   let tensors = parsed.tensors;

@@ -19,6 +19,7 @@ import {
   type SafetensorsTensor,
   writeSafetensors,
 } from '../../nn/checkpoint/safetensors.js';
+import { CRC32_PLACEHOLDER, METADATA_CRC32, sealChecksum, verifyChecksum } from '../../nn/checkpoint/checksum.js';
 import type { Sgd } from '../../nn/sgd.js';
 import type { VNet } from '../../nn/vnet.js';
 import type { VNetConfig } from '../../nn/vnet-config.js';
@@ -112,11 +113,13 @@ export async function encodeCheckpoint(backend: Backend, parts: CheckpointParts)
     const best = parts.best[name];
     if (best !== undefined) put(`best.${name}.`, best.weights);
   }
-  return writeSafetensors(tensors, {
+  const bytes = writeSafetensors(tensors, {
     format: 'pt',
     [METADATA_TRAINER]: JSON.stringify(parts.meta),
     [METADATA_TRAINER_CONFIG]: JSON.stringify(parts.config),
+    [METADATA_CRC32]: CRC32_PLACEHOLDER,
   });
+  return sealChecksum(bytes);
 }
 
 export interface ParsedCheckpoint {
@@ -139,8 +142,20 @@ function parseJson(file: SafetensorsFile, key: string): unknown {
   }
 }
 
+/**
+ * Verifies the checksum (E_CHECKPOINT_CORRUPT on a mismatch) and parses the file. A file whose
+ * safetensors structure is broken is reported as E_CHECKPOINT_CORRUPT too: for a checkpoint that is
+ * a damaged file, and the caller's remedy (an earlier checkpoint) is the same.
+ */
 export function parseCheckpoint(bytes: Uint8Array): ParsedCheckpoint {
-  const file = readSafetensors(bytes);
+  verifyChecksum(bytes, 'SDS checkpoint');
+  let file: SafetensorsFile;
+  try {
+    file = readSafetensors(bytes);
+  } catch (e) {
+    if (!(e instanceof SdsError)) throw e;
+    throw new SdsError('E_CHECKPOINT_CORRUPT', `SDS checkpoint: the file is damaged (${e.message})`, { cause: e.code });
+  }
   const meta = parseJson(file, METADATA_TRAINER) as TrainerMeta;
   if (meta?.version !== FORMAT_VERSION)
     throw formatError(`expected format version ${FORMAT_VERSION}, found ${JSON.stringify(meta?.version)}`);

@@ -6,7 +6,8 @@ import { SdsError } from '../../core/errors.js';
 import { shapeString } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import { supervisedLoss } from '../../nn/loss.js';
-import { add, cutMix } from '../../ops/index.js';
+import type { VNet } from '../../nn/vnet.js';
+import { add, assign, copy, cutMix } from '../../ops/index.js';
 import type { LossAndGrad } from '../../ops/kernels.js';
 import type { SdsMode } from './config.js';
 import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
@@ -37,7 +38,7 @@ export interface SdsEvent {
   readonly losses: readonly number[];
   /** c_1, c_2 of the switch (step 7); null where the mode does not switch. */
   readonly confidence: readonly number[] | null;
-  /** Index of the student that updated the teacher (0 = S1). */
+  /** Index of the student that updated the teacher (0 = S1); -1 when no loss was finite and the teacher kept its weights. */
   readonly selected: number;
   /** The EMA alpha_t the teacher used; null in 'supervised'. */
   readonly alpha: number | null;
@@ -47,6 +48,11 @@ export interface SdsEvent {
   readonly ms: number;
   /** Device -> host read-backs this iteration. */
   readonly reads: number;
+  /**
+   * Students whose loss was NaN or Inf: their SGD step was skipped, their BatchNorm running statistics
+   * restored, and they did not update the teacher. Absent when every loss was finite.
+   */
+  readonly skipped?: readonly number[];
 }
 
 function expectBatch(state: SdsState, b: SdsBatch): void {
@@ -62,11 +68,33 @@ function expectBatch(state: SdsState, b: SdsBatch): void {
   for (const k of ['labelA', 'labelB'] as const) check(k, b[k], label, 'uint8');
 }
 
-async function readLoss(reads: ReadCounter, loss: Tensor, what: string, t: number): Promise<number> {
-  const value = (await reads.read(loss))[0];
-  if (!Number.isFinite(value))
-    throw new SdsError('E_NONFINITE', `sdsIteration: ${what} became ${value} at iteration ${t}; try a lower learning rate`);
-  return value;
+/**
+ * A copy of a network's BatchNorm running statistics and batch counters. A training forward updates
+ * them before the loss is known; a step skipped for a non-finite loss puts them back, so one bad
+ * batch cannot poison the statistics that eval mode, the switch and the teacher's EMA use.
+ */
+interface RunningStats {
+  readonly buffers: { readonly target: Tensor; readonly saved: Tensor }[];
+  readonly counters: { readonly counter: { value: number }; readonly value: number }[];
+}
+
+function saveRunningStats(be: SdsState['backend'], net: VNet): RunningStats {
+  const buffers: RunningStats['buffers'] = [];
+  const counters: RunningStats['counters'] = [];
+  for (const e of net.stateEntries()) {
+    if (e.kind === 'buffer') buffers.push({ target: e.buffer.value, saved: copy(be, e.buffer.value) });
+    else if (e.kind === 'counter') counters.push({ counter: e.counter, value: e.counter.value });
+  }
+  return { buffers, counters };
+}
+
+function restoreRunningStats(be: SdsState['backend'], stats: RunningStats): void {
+  for (const b of stats.buffers) assign(be, b.target, b.saved);
+  for (const c of stats.counters) c.counter.value = c.value;
+}
+
+function disposeRunningStats(be: SdsState['backend'], stats: RunningStats): void {
+  for (const b of stats.buffers) be.dispose(b.saved);
 }
 
 /** Runs steps 1-8 (or the mode's subset) on `batch`, updating `state` in place. */
@@ -81,7 +109,7 @@ export async function sdsIteration(state: SdsState, batch: SdsBatch): Promise<Sd
   return { iteration: t, mode: state.config.mode, ...result, ms: performance.now() - start, reads: reads.count };
 }
 
-type StepResult = Pick<SdsEvent, 'losses' | 'confidence' | 'selected' | 'alpha' | 'lr'>;
+type StepResult = Pick<SdsEvent, 'losses' | 'confidence' | 'selected' | 'alpha' | 'lr' | 'skipped'>;
 
 /** Stage-1 loss on labeled patches: x = a M + b (1 - M), y likewise, (CE + Dice) / 2 over all voxels. */
 async function supervisedStep(state: SdsState, b: SdsBatch, reads: ReadCounter): Promise<StepResult> {
@@ -91,6 +119,7 @@ async function supervisedStep(state: SdsState, b: SdsBatch, reads: ReadCounter):
   const x = cutMix(be, b.imageA, b.imageB, mask);
   const y = cutMix(be, b.labelA, b.labelB, mask);
   net.train();
+  const stats = saveRunningStats(be, net);
   let loss: Tensor;
   try {
     const logits = net.forward(x);
@@ -103,10 +132,17 @@ async function supervisedStep(state: SdsState, b: SdsBatch, reads: ReadCounter):
     net.releaseCache();
     for (const tensor of [mask, x, y]) be.dispose(tensor);
   }
-  const lr = updateStudent(optimizer);
-  const value = await readLoss(reads, loss, 'the supervised loss', state.iteration + 1);
-  be.dispose(loss);
-  return { losses: [value], confidence: null, selected: 0, alpha: null, lr: [lr] };
+  let value: number;
+  try {
+    value = (await reads.read(loss))[0];
+  } finally {
+    be.dispose(loss);
+  }
+  const finite = Number.isFinite(value);
+  if (!finite) restoreRunningStats(be, stats);
+  disposeRunningStats(be, stats);
+  const lr = finite ? updateStudent(optimizer) : optimizer.lr;
+  return { losses: [value], confidence: null, selected: 0, alpha: null, lr: [lr], ...(finite ? {} : { skipped: [0] }) };
 }
 
 async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter, t: number): Promise<StepResult> {
@@ -116,6 +152,7 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
   const nets = students.map((s) => s.net);
   const owned: Tensor[] = [];
   const totals: Tensor[] = [];
+  const stats: RunningStats[] = [];
   try {
     // 1. Pseudo-labels from the teacher, per unlabeled half.
     const pseudoOptions = { connectivity: config.lccConnectivity, trainMode: config.switches.teacherDropoutForPseudoLabels };
@@ -130,6 +167,7 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
     try {
       // 3-5. Forward both students on X_l, then on X_u; loss and backward per input, gradients summed.
       for (const net of nets) net.train();
+      for (const net of nets) stats.push(saveRunningStats(be, net));
       const stashed = forwardBackward(state, mixed.l, mask, totals);
       forwardBackward(state, mixed.u, mask, totals);
       nets.forEach((net, k) => addGradients(be, net, stashed[k]));
@@ -137,14 +175,19 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
       for (const net of nets) net.releaseCache();
       disposeCutMixBatch(be, mixed);
     }
-    // 6. One SGD step per student.
-    const lr = students.map((s) => updateStudent(s.optimizer));
+    // 6. One SGD step per student whose loss is finite; a non-finite one is skipped and undone.
     const losses: number[] = [];
-    for (let k = 0; k < totals.length; k++) losses.push(await readLoss(reads, totals[k], `student ${k + 1}'s loss`, t));
-    // 7. The switch, on the raw unlabeled patches, students in eval mode.
-    let selected = 0;
+    for (let k = 0; k < totals.length; k++) losses.push((await reads.read(totals[k]))[0]);
+    const skipped = losses.flatMap((v, k) => (Number.isFinite(v) ? [] : [k]));
+    for (const k of skipped) restoreRunningStats(be, stats[k]);
+    const lr = students.map((s, k) => (skipped.includes(k) ? s.optimizer.lr : updateStudent(s.optimizer)));
+    const skippedField = skipped.length > 0 ? { skipped } : {};
+    // Every loss non-finite: the teacher keeps its weights.
+    if (skipped.length === students.length) return { losses, confidence: null, selected: -1, alpha: null, lr, ...skippedField };
+    // 7. The switch, on the raw unlabeled patches, students in eval mode; only a finite student may lead.
+    let selected = skipped.length > 0 ? losses.findIndex((v) => Number.isFinite(v)) : 0;
     let confidence: number[] | null = null;
-    if (mode === 'sds' || mode === 'sds-fixed-ema') {
+    if (skipped.length === 0 && (mode === 'sds' || mode === 'sds-fixed-ema')) {
       const s = await selectStudent(be, nets, [b.unlabeledA, b.unlabeledB], config.lccConnectivity, reads);
       selected = s.selected;
       confidence = s.confidence;
@@ -157,9 +200,10 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
     owned.push(alphaTensor);
     laEmaUpdate(be, teacher, nets[selected], alphaTensor, config.switches.emaBatchNormStats);
     const alpha = (await reads.read(alphaTensor))[0];
-    return { losses, confidence, selected, alpha, lr };
+    return { losses, confidence, selected, alpha, lr, ...skippedField };
   } finally {
     for (const tensor of [...owned, ...totals]) be.dispose(tensor);
+    for (const s of stats) disposeRunningStats(be, s);
   }
 }
 

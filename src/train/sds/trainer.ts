@@ -72,6 +72,11 @@ export interface TrainSdsOptions {
   readonly resume?: Uint8Array;
   /** Checked between iterations: the run stops there, with a final checkpoint to resume from. */
   readonly signal?: AbortSignal;
+  /**
+   * A NaN/Inf loss skips that student's step (SdsEvent.skipped); this many iterations in a row with a
+   * skipped step stop training with E_NONFINITE naming the iteration. Default 5.
+   */
+  readonly maxNonFiniteInARow?: number;
   readonly onEvent?: (event: SdsTrainerEvent) => void;
   /** Receives every periodic checkpoint (awaited, so a file write finishes before training goes on). */
   readonly onCheckpoint?: (bytes: Uint8Array, at: { readonly phase: Phase; readonly iteration: number }) => void | Promise<void>;
@@ -129,6 +134,7 @@ class Run {
   readonly history: (SdsEvent & { phase: Phase })[] = [];
   aborted = false;
   stage1Done = 0;
+  nonFiniteInARow = 0;
   constructor(
     readonly o: TrainSdsOptions,
     readonly sampler: SdsSampler,
@@ -172,6 +178,20 @@ class Run {
     this.o.onEvent?.({ type: 'validation', phase, iteration: state.iteration, dice, improved });
   }
 
+  /** Stops the run once `maxNonFiniteInARow` iterations in a row skipped a step for a non-finite loss. */
+  countNonFinite(phase: Phase, event: SdsEvent): void {
+    this.nonFiniteInARow = event.skipped === undefined ? 0 : this.nonFiniteInARow + 1;
+    const limit = this.o.maxNonFiniteInARow ?? 5;
+    if (this.nonFiniteInARow >= limit) {
+      throw new SdsError(
+        'E_NONFINITE',
+        `trainSds: ${phase} iteration ${event.iteration}: non-finite loss [${event.losses.join(', ')}] in ${this.nonFiniteInARow} iterations in a row ` +
+          `(limit ${limit}); the weights or the data hold NaN/Inf: try a lower learning rate, or resume from an earlier checkpoint`,
+        { phase, iteration: event.iteration, losses: event.losses },
+      );
+    }
+  }
+
   /** Runs `state` up to `of` iterations; false when aborted. */
   async phase(phase: Phase, state: SdsState, of: number, withUnlabeled: boolean): Promise<boolean> {
     const { backend: be, config, signal, onEvent, onCheckpoint, validation } = this.o;
@@ -191,6 +211,7 @@ class Run {
       ran++;
       this.history.push({ ...event, phase });
       onEvent?.({ ...event, type: 'iteration', phase, of, etaMs: (totalMs / ran) * (of - state.iteration) });
+      this.countNonFinite(phase, event);
       if (phase === 'stage1') this.stage1Done = state.iteration;
       if (validation !== undefined && validation.length > 0 && state.iteration % config.validateEvery === 0)
         await this.validate(phase, state);

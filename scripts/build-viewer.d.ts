@@ -1,0 +1,2 @@
+// Types of scripts/build-viewer.js for TypeScript callers (examples/viewer/serve.ts, the e2e tests).
+export declare function buildViewer(options?: { outdir?: string; minify?: boolean }): Promise<string>;

@@ -1,0 +1,129 @@
+/**
+ * finetune(): validates and resolves the scans, runs the SDS trainer with the small-CPU preset plus
+ * the caller's overrides, and maps the trainer's events to FinetuneProgress (plain data, so they cross
+ * a worker boundary by structured clone).
+ */
+import type { Backend } from '../backend/backend.js';
+import { SdsError } from '../core/errors.js';
+import type { Vec3 } from '../core/shape.js';
+import type { VNetConfig } from '../nn/vnet-config.js';
+import { resolveSdsConfig, SDS_SMALL_CPU_PRESET, type SdsConfig } from '../train/sds/config.js';
+import type { NetworkName } from '../train/sds/checkpoint.js';
+import { type SdsTrainerEvent, type SdsTrainResult, trainSds } from '../train/sds/trainer.js';
+import { describe, expectList, resolveLabeled, resolveScan } from './inputs.js';
+import type { FinetuneConfig, FinetuneOptions, FinetuneProgress, FinetuneResult } from './types.js';
+
+export interface FinetuneContext {
+  readonly backend: Backend;
+  readonly network: VNetConfig;
+  /** The segmenter's patch in tensor order [D, H, W] (used unless config.patch is given). */
+  readonly patchDhw: Vec3;
+  /** The current weights as a V-Net checkpoint when they are trained (skips stage 1), else undefined. */
+  readonly initial?: Uint8Array;
+}
+
+function expectOptions(o: FinetuneOptions): void {
+  if (o === null || typeof o !== 'object')
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: expected an options object { labeled, unlabeled, ... }, found ${describe(o)}`);
+  if (o.signal !== undefined && !(typeof o.signal === 'object' && o.signal !== null && typeof o.signal.aborted === 'boolean'))
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: signal: expected an AbortSignal, found ${describe(o.signal)}`);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: onProgress: expected a function, found ${describe(o.onProgress)}`);
+  if (o.config !== undefined && (o.config === null || typeof o.config !== 'object' || Array.isArray(o.config)))
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: config: expected an object of SDS config overrides, found ${describe(o.config)}`);
+}
+
+/** The trainer config: preset <- overrides; the network is always the segmenter's. */
+export function finetuneConfig(overrides: FinetuneConfig | undefined, network: VNetConfig, patchDhw: Vec3): SdsConfig {
+  const given = overrides?.network;
+  if (given !== undefined) {
+    const differing = Object.entries(given).filter(([k, v]) => (network as unknown as Record<string, unknown>)[k] !== v);
+    if (differing.length > 0)
+      throw new SdsError(
+        'E_INVALID_ARGUMENT',
+        `finetune: config.network: the segmenter's network is ${JSON.stringify(network)}; found different ${differing.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} (create the segmenter with that network instead)`,
+      );
+  }
+  return resolveSdsConfig(
+    { patch: patchDhw, ...(overrides as Parameters<typeof resolveSdsConfig>[0]), network: { ...network } },
+    SDS_SMALL_CPU_PRESET,
+  );
+}
+
+function toProgress(e: SdsTrainerEvent, stage1: number, total: number): FinetuneProgress | null {
+  if (e.type === 'iteration') {
+    const done = e.phase === 'stage1' ? e.iteration : stage1 + e.iteration;
+    return {
+      type: 'iteration',
+      phase: e.phase,
+      iteration: e.iteration,
+      of: e.of,
+      fraction: total > 0 ? Math.min(1, done / total) : 1,
+      losses: [...e.losses],
+      ...(e.confidence !== null ? { confidences: [...e.confidence] } : {}),
+      selected: e.selected,
+      ...(e.alpha !== null ? { alpha: e.alpha } : {}),
+      lr: e.lr[0],
+      ms: e.ms,
+      reads: e.reads,
+      etaMs: e.etaMs,
+    };
+  }
+  if (e.type === 'validation') return { type: 'validation', phase: e.phase, iteration: e.iteration, dice: { ...e.dice } };
+  return null;
+}
+
+export interface FinetuneOutcome {
+  readonly result: FinetuneResult;
+  readonly trained: SdsTrainResult;
+}
+
+export async function runFinetune(ctx: FinetuneContext, o: FinetuneOptions): Promise<FinetuneOutcome> {
+  expectOptions(o);
+  const config = finetuneConfig(o.config, ctx.network, ctx.patchDhw);
+  const labeledIn = expectList(o.labeled, 'finetune: labeled', 1);
+  const unlabeledIn = expectList(o.unlabeled, 'finetune: unlabeled', config.mode === 'supervised' ? 0 : 1);
+  const validationIn = expectList(o.validation, 'finetune: validation', 0);
+  const labeled = [];
+  for (const [i, s] of labeledIn.entries()) labeled.push(await resolveLabeled(s, `finetune: labeled[${i}]`));
+  const unlabeled = [];
+  for (const [i, s] of unlabeledIn.entries()) unlabeled.push(await resolveScan(s, `finetune: unlabeled[${i}]`));
+  const validation = [];
+  for (const [i, s] of validationIn.entries()) validation.push(await resolveLabeled(s, `finetune: validation[${i}]`));
+
+  const stage1 = ctx.initial !== undefined || config.mode === 'supervised' ? 0 : config.stage1Iterations;
+  const total = stage1 + config.iterations;
+  const onProgress = o.onProgress;
+  const trained = await trainSds({
+    backend: ctx.backend,
+    labeled,
+    unlabeled,
+    validation,
+    config,
+    initial: ctx.initial,
+    signal: o.signal,
+    onEvent:
+      onProgress === undefined
+        ? undefined
+        : (e) => {
+            const p = toProgress(e, stage1, total);
+            if (p !== null) onProgress(p);
+          },
+  });
+  const ran = trained.history.length;
+  const msPerIteration = ran > 0 ? trained.history.reduce((s, e) => s + e.ms, 0) / ran : NaN;
+  const bestDice: Partial<Record<NetworkName, number>> = {};
+  for (const [name, b] of Object.entries(trained.best) as [NetworkName, { dice: number }][]) bestDice[name] = b.dice;
+  if (!trained.aborted) onProgress?.({ type: 'done', fraction: 1 });
+  return {
+    trained,
+    result: {
+      stage1Iterations: trained.stage1Iterations,
+      iterations: trained.iterations,
+      aborted: trained.aborted,
+      deployed: trained.deployed.network,
+      bestDice,
+      msPerIteration,
+    },
+  };
+}

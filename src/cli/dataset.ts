@@ -1,0 +1,89 @@
+/**
+ * Folder layouts `sds finetune` reads (documented in the README):
+ * - labeled DIR: `images/` + `labels/` (this repository's examples/data, ../shared/data/hippocampus) or
+ *   `imagesTr/` + `labelsTr/` (the Medical Segmentation Decathlon), pairs matched by file name; or
+ *   LA-style `.h5` files directly in DIR, each with `image` and `label` datasets.
+ * - unlabeled DIR: the scans in `images/`, `imagesTr/` or `imagesTs/` when DIR has one, else the NIfTI /
+ *   HDF5 files in DIR itself (for HDF5 the `image` dataset; a label there is ignored).
+ * NIfTI as .nii or .nii.gz; hidden files and other extensions are skipped.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabeledScanInput } from '../api/types.js';
+import { SdsError } from '../core/errors.js';
+import { UsageError } from './exit-codes.js';
+
+const SCAN = /\.(nii|nii\.gz|h5|hdf5)$/i;
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function scans(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.filter((n) => !n.startsWith('.') && SCAN.test(n)).sort();
+}
+
+async function expectDir(dir: string, flag: string): Promise<void> {
+  if (!(await isDir(dir))) throw new UsageError(`${flag} ${dir}: expected a folder, found ${await describePath(dir)}`);
+}
+
+async function describePath(path: string): Promise<string> {
+  try {
+    await stat(path);
+    return 'a file';
+  } catch {
+    return 'nothing there';
+  }
+}
+
+export async function labeledScans(dir: string, flag: string): Promise<LabeledScanInput[]> {
+  await expectDir(dir, flag);
+  for (const [images, labels] of [
+    ['images', 'labels'],
+    ['imagesTr', 'labelsTr'],
+  ]) {
+    if (!(await isDir(join(dir, images)))) continue;
+    if (!(await isDir(join(dir, labels))))
+      throw new SdsError('E_IO', `${flag} ${dir}: found ${images}/ but no ${labels}/ beside it`, { path: dir });
+    const labelNames = new Set(await scans(join(dir, labels)));
+    const imageNames = await scans(join(dir, images));
+    const missing = imageNames.filter((n) => !labelNames.has(n));
+    if (missing.length > 0)
+      throw new SdsError(
+        'E_IO',
+        `${flag} ${dir}: ${missing.length} image(s) without a label in ${labels}/ (${missing.slice(0, 3).join(', ')})`,
+        {
+          path: dir,
+        },
+      );
+    if (imageNames.length === 0) throw new SdsError('E_IO', `${flag} ${dir}: expected scans in ${images}/, found none`, { path: dir });
+    return imageNames.map((n) => ({ image: join(dir, images, n), label: join(dir, labels, n) }));
+  }
+  const h5 = (await scans(dir)).filter((n) => /\.(h5|hdf5)$/i.test(n));
+  if (h5.length > 0) return h5.map((n) => ({ image: join(dir, n), label: join(dir, n) }));
+  throw new SdsError(
+    'E_IO',
+    `${flag} ${dir}: expected images/ + labels/, imagesTr/ + labelsTr/, or .h5 files with image and label, found none`,
+    {
+      path: dir,
+    },
+  );
+}
+
+export async function unlabeledScans(dir: string, flag: string): Promise<string[]> {
+  await expectDir(dir, flag);
+  for (const sub of ['images', 'imagesTr', 'imagesTs']) {
+    if (await isDir(join(dir, sub))) {
+      const names = await scans(join(dir, sub));
+      if (names.length > 0) return names.map((n) => join(dir, sub, n));
+    }
+  }
+  const names = await scans(dir);
+  if (names.length === 0) throw new SdsError('E_IO', `${flag} ${dir}: expected NIfTI or HDF5 scans, found none`, { path: dir });
+  return names.map((n) => join(dir, n));
+}

@@ -1,0 +1,169 @@
+// Non-finite losses (issue 10, item 2) on the reference backend: a NaN in one scan's image skips the
+// students' steps (no SGD update, BatchNorm statistics put back), never reaches the teacher, and is
+// reported in SdsEvent.skipped; a NaN weight that makes every iteration non-finite stops trainSds with
+// E_NONFINITE naming the iteration once maxNonFiniteInARow iterations in a row were skipped.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend/backend.js';
+import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { SdsError } from '../src/core/errors.js';
+import type { Tensor } from '../src/core/tensor.js';
+import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
+import { saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
+import { VNet } from '../src/nn/vnet.js';
+import { loadCases } from '../src/train/node-cases.js';
+import { RandomStream } from '../src/train/random-stream.js';
+import {
+  createSdsState,
+  disposeSdsState,
+  resolveSdsConfig,
+  SDS_SMALL_CPU_PRESET,
+  type SdsBatch,
+  type SdsState,
+  type SdsTrainerEvent,
+  sdsIteration,
+  trainSds,
+} from '../src/train/sds/index.js';
+import { cropOrPad, type Volume } from '../src/volume/index.js';
+
+const be: Backend = createReferenceBackend();
+afterAll(() => be.destroy());
+
+const config = resolveSdsConfig({
+  mode: 'sds',
+  seed: 7,
+  network: { nFilters: 2, nClasses: 2 },
+  patch: [16, 16, 16],
+  labeledBatch: 4,
+  unlabeledBatch: 4,
+});
+
+/** Random images in [-1, 1], labels = image > 0.3; `poison` sets every voxel of imageA's first patch to NaN. */
+function batch(seed: number, poison: boolean): SdsBatch {
+  const rng = new RandomStream(seed);
+  const image = (): Float32Array => Float32Array.from({ length: 2 * 16 ** 3 }, () => rng.next() * 2 - 1);
+  const [a, b, ua, ub] = [image(), image(), image(), image()];
+  const label = (x: Float32Array): Uint8Array => Uint8Array.from(x, (v) => (v > 0.3 ? 1 : 0));
+  const labelA = label(a);
+  if (poison) a.fill(NaN, 0, 16 ** 3);
+  const img = (x: Float32Array): Tensor => be.upload(x, [2, 1, 16, 16, 16]);
+  const lab = (x: Uint8Array): Tensor => be.upload(x, [2, 16, 16, 16]);
+  return { imageA: img(a), labelA: lab(labelA), imageB: img(b), labelB: lab(label(b)), unlabeledA: img(ua), unlabeledB: img(ub) };
+}
+
+/** Every parameter, BN running statistic and batch counter of a network, as host numbers. */
+async function stateOf(net: VNet): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const e of net.stateEntries()) {
+    if (e.kind === 'counter') out.push([e.counter.value]);
+    else out.push(Array.from((await be.read(e.kind === 'parameter' ? e.parameter.value : e.buffer.value)) as Float32Array));
+  }
+  return out;
+}
+
+const snapshot = async (s: SdsState): Promise<number[][][]> =>
+  Promise.all([...s.students.map((st) => st.net), s.teacher as VNet].map((n) => stateOf(n)));
+
+describe('sdsIteration with a NaN in one scan (reference backend, nFilters 2, 16^3)', () => {
+  it('skips both students, restores their BN statistics, leaves the teacher alone, and goes on', async () => {
+    const state = createSdsState(be, config);
+    const before = await snapshot(state);
+    const poisoned = batch(100, true);
+    const e = await sdsIteration(state, poisoned);
+    for (const t of Object.values(poisoned)) be.dispose(t);
+    // the NaN patch enters X_l of both students, so both losses are NaN
+    expect(e.losses.every((l) => Number.isNaN(l))).toBe(true);
+    expect(e.skipped).toEqual([0, 1]);
+    expect(e.selected).toBe(-1);
+    expect(e.alpha).toBeNull();
+    expect(state.students.map((s) => s.optimizer.iteration)).toEqual([0, 0]);
+    // students (weights, BN statistics, counters) and teacher are bit-identical to before the iteration
+    expect(await snapshot(state)).toEqual(before);
+    expect(state.iteration).toBe(1);
+
+    const clean = batch(101, false);
+    const next = await sdsIteration(state, clean);
+    for (const t of Object.values(clean)) be.dispose(t);
+    expect(next.skipped).toBeUndefined();
+    for (const l of next.losses) expect(Number.isFinite(l) && l > 0).toBe(true);
+    expect(state.students.map((s) => s.optimizer.iteration)).toEqual([1, 1]);
+    const after = await snapshot(state);
+    expect(after[2]).not.toEqual(before[2]); // the teacher moved this time
+    for (const net of after) for (const t of net) for (const v of t) expect(Number.isFinite(v)).toBe(true);
+    disposeSdsState(state);
+  });
+
+  it('skips the supervised step on a NaN scan the same way', async () => {
+    const state = createSdsState(be, resolveSdsConfig({ mode: 'supervised' }, config));
+    const before = await Promise.all(state.students.map((s) => stateOf(s.net)));
+    const poisoned = batch(200, true);
+    const e = await sdsIteration(state, poisoned);
+    for (const t of Object.values(poisoned)) be.dispose(t);
+    expect(Number.isNaN(e.losses[0])).toBe(true);
+    expect(e.skipped).toEqual([0]);
+    expect(state.students[0].optimizer.iteration).toBe(0);
+    expect(await Promise.all(state.students.map((s) => stateOf(s.net)))).toEqual(before);
+    disposeSdsState(state);
+  });
+});
+
+describe('trainSds stops after maxNonFiniteInARow skipped iterations', () => {
+  let labeled: { image: Volume; label: Volume }[];
+  let unlabeled: Volume[];
+  beforeAll(async () => {
+    const cases = await loadCases(fileURLToPath(new URL('../examples/data', import.meta.url)), [
+      'hippocampus_001',
+      'hippocampus_003',
+      'hippocampus_004',
+    ]);
+    const crop = (v: Volume): Volume => cropOrPad(v, [20, 24, 20]);
+    labeled = cases.slice(0, 2).map((c) => ({ image: crop(c.image), label: crop(c.label) }));
+    unlabeled = [crop(cases[2].image)];
+  });
+
+  it('with a NaN weight every iteration is skipped; the second in a row throws E_NONFINITE naming iteration 2', async () => {
+    const c = resolveSdsConfig(
+      {
+        mode: 'sds',
+        seed: 3,
+        network: { nFilters: 2, nClasses: 3 },
+        patch: [16, 16, 16],
+        labeledBatch: 4,
+        unlabeledBatch: 4,
+        iterations: 10,
+      },
+      SDS_SMALL_CPU_PRESET,
+    );
+    // a stage-1 model whose first convolution holds one NaN weight
+    const net = new VNet(be, c.network, { seed: 5 });
+    const file = readSafetensors(await saveVNet(be, net));
+    net.dispose();
+    const tensors = new Map([...file.tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data.slice() }]));
+    const first = [...tensors.values()].find((t) => t.data instanceof Float32Array && t.data.length > 1)!;
+    (first.data as Float32Array)[0] = NaN;
+    const initial = writeSafetensors(tensors, file.metadata);
+
+    const events: SdsTrainerEvent[] = [];
+    const error = await trainSds({
+      backend: be,
+      labeled,
+      unlabeled,
+      config: c,
+      initial,
+      maxNonFiniteInARow: 2,
+      onEvent: (e) => events.push(e),
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SdsError);
+    expect((error as SdsError).code).toBe('E_NONFINITE');
+    expect((error as SdsError).message).toMatch(/stage2 iteration 2: non-finite loss .* in 2 iterations in a row/);
+    expect((error as SdsError).details.iteration).toBe(2);
+    const iterations = events.filter((e) => e.type === 'iteration');
+    expect(iterations.map((e) => [e.iteration, e.skipped])).toEqual([
+      [1, [0, 1]],
+      [2, [0, 1]],
+    ]);
+  });
+});

@@ -1,0 +1,35 @@
+// The tiny SDS run the reliability tests and bench/soak.ts share: two labeled and one unlabeled
+// hippocampus scan (examples/data) cropped to 20x24x20, V-Net nFilters 2, 16^3 patches, stage 2 only.
+import { fileURLToPath } from 'node:url';
+import { loadCases } from '../../src/train/node-cases.js';
+import { resolveSdsConfig, SDS_SMALL_CPU_PRESET, type SdsConfig } from '../../src/train/sds/config.js';
+import { cropOrPad, type Volume } from '../../src/volume/index.js';
+
+export interface TinyRun {
+  readonly labeled: { image: Volume; label: Volume }[];
+  readonly unlabeled: Volume[];
+}
+
+export async function tinyScans(): Promise<TinyRun> {
+  const folder = fileURLToPath(new URL('../../examples/data', import.meta.url));
+  const cases = await loadCases(folder, ['hippocampus_001', 'hippocampus_003', 'hippocampus_004']);
+  const crop = (v: Volume): Volume => cropOrPad(v, [20, 24, 20]);
+  return { labeled: cases.slice(0, 2).map((c) => ({ image: crop(c.image), label: crop(c.label) })), unlabeled: [crop(cases[2].image)] };
+}
+
+export const tinyConfig = (iterations: number, checkpointEvery = 1): SdsConfig =>
+  resolveSdsConfig(
+    {
+      mode: 'sds',
+      seed: 21,
+      network: { nFilters: 2, nClasses: 3 },
+      patch: [16, 16, 16],
+      labeledBatch: 4,
+      unlabeledBatch: 4,
+      stage1Iterations: 0,
+      iterations,
+      checkpointEvery,
+      validateEvery: 1_000_000,
+    },
+    SDS_SMALL_CPU_PRESET,
+  );
