@@ -8,7 +8,8 @@
 #   .gpu-bench/node.xz               this machine's node binary (x86-64 Linux), xz-compressed
 #   .gpu-bench/node_modules/webgpu/  the `webgpu` package with dist/linux-x64/dawn.node.xz (Dawn, Vulkan)
 #   .gpu-bench/conv3d-cases.json, torch_conv3d.py, run.sh
-#   .gpu-bench/debs/                 libvulkan1 (the Vulkan loader), in case the machine lacks it
+#   .gpu-bench/debs/                 the Vulkan loader and libglvnd's libraries (the NVIDIA ICD needs them), unpacked
+#                                    by vulkan-env.sh when the machine lacks them
 # The folder is git-ignored through .git/info/exclude, and travels by naming it in `carry`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,11 +32,13 @@ printf "import { main } from './bench/vnet-run.ts';\nawait main(process.argv.sli
 cp bench/vnet_torch.py "$dest/bench/"
 cp scripts/make-golden-vnet.py "$dest/scripts/"
 
-cp bench/conv3d-cases.json bench/gpu/torch_conv3d.py bench/gpu/run.sh "$dest/"
+cp bench/conv3d-cases.json bench/gpu/torch_conv3d.py bench/gpu/run.sh bench/gpu/vulkan-env.sh "$dest/"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$dest/node_modules/webgpu/"
 xz -T0 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node >"$dest/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 xz -T0 -6 -c "$(command -v node)" >"$dest/node.xz"
 # The Vulkan loader, for a machine image without it (bench/gpu/run.sh unpacks it only then).
-(cd "$dest/debs" && apt-get -oAPT::Architecture=amd64 download libvulkan1 >/dev/null 2>&1) ||
-  echo "pack-gpu-bench: could not download libvulkan1 (no apt access); run.sh will rely on the machine's loader" >&2
+(cd "$dest/debs" && apt-get -oAPT::Architecture=amd64 download libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2 >/dev/null 2>&1) ||
+  echo "pack-gpu-bench: could not download libvulkan1 and libglvnd (no apt access); run.sh will rely on the machine's loader" >&2
 du -sh "$dest"
+"$root/scripts/pack-gpu-soak.sh" # ADDED (issue 10 soak): also pack .gpu-bench/soak/ (the WebGPU soak kit), see that script
+"$root/scripts/pack-gpu-infer.sh" || echo "pack-gpu-bench: .gpu-bench/infer/ was not made (see above)" >&2 # ADDED (issue 9 gpu-infer): also pack .gpu-bench/infer/ (the WebGPU inference kit), see that script

@@ -108,6 +108,7 @@ describe('sds main(): error paths, finetune, eval', () => {
       [['segment', SCAN], 2, /^sds: E_USAGE: sds segment: --model is required/],
       [['segment', '--model', model], 2, /expected one input scan, found none/],
       [['segment', '--model', model, SCAN, '--overlap', '1.5'], 2, /--overlap: expected a number in \[0, 1\), found "1.5"/],
+      [['segment', '--model', model, SCAN, '--engine', 'tensorrt'], 2, /--engine: expected sds or onnxruntime, found "tensorrt"/],
       [
         ['segment', '--model', model, SCAN, '--backend', 'cuda'],
         2,

@@ -10,17 +10,8 @@ cd "$here"
 [ -x node ] || { xz -dc node.xz >node && chmod +x node; }
 dawn=node_modules/webgpu/dist/linux-x64/dawn.node
 [ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
-  for f in debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-  ldconfig
-fi
-# Dawn finds the NVIDIA Vulkan driver through its ICD file; point at it when the loader does not.
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
-  export VK_DRIVER_FILES="$icd"
-fi
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
-chmod 700 "$XDG_RUNTIME_DIR"
+# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+source "$here"/vulkan-env.sh "$here"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 export SDS_PYTHON="${SDS_PYTHON:-python3}"
 ./node bench/conv3d.mjs --cases conv3d-cases.json --torch-script torch_conv3d.py "$@"

@@ -10,7 +10,8 @@ import type { VNetConfig } from '../nn/vnet-config.js';
 import { resolveSdsConfig, SDS_SMALL_CPU_PRESET, type SdsConfig } from '../train/sds/config.js';
 import type { NetworkName } from '../train/sds/checkpoint.js';
 import { type SdsTrainerEvent, type SdsTrainResult, trainSds } from '../train/sds/trainer.js';
-import { describe, expectList, resolveLabeled, resolveScan } from './inputs.js';
+import { expectList, resolveLabeled, resolveScan } from './inputs.js';
+import { describe } from './values.js';
 import type { FinetuneConfig, FinetuneOptions, FinetuneProgress, FinetuneResult } from './types.js';
 
 export interface FinetuneContext {
@@ -67,6 +68,7 @@ function toProgress(e: SdsTrainerEvent, stage1: number, total: number): Finetune
       ms: e.ms,
       reads: e.reads,
       etaMs: e.etaMs,
+      ...(e.skipped !== undefined ? { skipped: [...e.skipped] } : {}),
     };
   }
   if (e.type === 'validation') return { type: 'validation', phase: e.phase, iteration: e.iteration, dice: { ...e.dice } };

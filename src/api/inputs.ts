@@ -9,34 +9,7 @@ import { readHdf5Volumes } from '../volume/hdf5-read.js';
 import { readNifti } from '../volume/nifti-read.js';
 import { toLabelVolume, type Volume } from '../volume/volume.js';
 import type { LabeledScanInput, ModelInput, ScanInput } from './types.js';
-
-const VOLUME_DTYPES = ['uint8', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'];
-
-/** A short description of a value for error messages ("a number", "an object with keys a, b"). */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return `the string "${value.length > 60 ? value.slice(0, 57) + '...' : value}"`;
-  if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  const name = (value as object).constructor?.name;
-  if (name && name !== 'Object') return `a ${name}`;
-  const keys = Object.keys(value);
-  return keys.length === 0 ? 'an empty object' : `an object with keys ${keys.slice(0, 6).join(', ')}`;
-}
-
-export function isVolume(value: unknown): value is Volume {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Partial<Volume>;
-  return (
-    ArrayBuffer.isView(v.data) &&
-    Array.isArray(v.shape) &&
-    v.shape.length === 3 &&
-    Array.isArray(v.affine) &&
-    typeof v.dtype === 'string' &&
-    VOLUME_DTYPES.includes(v.dtype)
-  );
-}
+import { describe, isVolume } from './values.js';
 
 const isBlob = (value: unknown): value is Blob => typeof Blob !== 'undefined' && value instanceof Blob;
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;

@@ -7,9 +7,10 @@ import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import { readSafetensors, type SafetensorsFile } from '../nn/checkpoint/safetensors.js';
 import { checkpointConfig } from '../nn/checkpoint/vnet-checkpoint.js';
-import { resolveVNetConfig, VNET_SIZE_MULTIPLE, type VNetConfig } from '../nn/vnet-config.js';
+import { resolveVNetConfig, type VNetConfig } from '../nn/vnet-config.js';
 import { METADATA_TRAINER, weightsWithPrefix } from '../train/sds/checkpoint.js';
 import { isSafetensors, looksLikeOnnx, onnxModule } from './onnx-bridge.js';
+import { expectPatch } from './values.js';
 
 /** __metadata__ key of the window / patch in Volume axes [X, Y, Z] (JSON array). */
 export const METADATA_PATCH = 'sds.patch';
@@ -24,15 +25,6 @@ export interface ParsedModel {
 
 function hex(bytes: Uint8Array): string {
   return [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
-export function expectPatch(patch: unknown, what: string): Vec3 {
-  if (!(Array.isArray(patch) && patch.length === 3 && patch.every((s) => Number.isInteger(s) && s > 0 && s % VNET_SIZE_MULTIPLE === 0)))
-    throw new SdsError(
-      'E_INVALID_ARGUMENT',
-      `${what}: expected 3 positive multiples of ${VNET_SIZE_MULTIPLE} [X, Y, Z], found ${JSON.stringify(patch)}`,
-    );
-  return [...(patch as number[])] as unknown as Vec3;
 }
 
 export async function parseModel(input: Uint8Array, what: string): Promise<ParsedModel> {

@@ -11,7 +11,7 @@ import type { VNet } from '../nn/vnet.js';
 import { NETWORK_NAMES } from '../train/sds/checkpoint.js';
 import { zScoreNormalize } from '../volume/normalize.js';
 import type { Volume } from '../volume/volume.js';
-import { describe } from './inputs.js';
+import { describe } from './values.js';
 import type { SegmentOptions } from './types.js';
 
 export const DEFAULT_OVERLAP = 0.5;

@@ -103,6 +103,12 @@ export type FinetuneProgress =
       readonly ms: number;
       readonly reads: number;
       readonly etaMs: number;
+      /**
+       * Students (0 = S1) whose loss was NaN or Inf this iteration: their step was skipped and they did
+       * not update the teacher. Absent when every loss was finite. Several iterations in a row with a
+       * skip stop finetune with E_NONFINITE.
+       */
+      readonly skipped?: readonly number[];
     }
   | {
       readonly type: 'validation';

@@ -115,7 +115,8 @@ export async function finetuneCommand(args: string[]): Promise<number> {
         if (e.type === 'iteration')
           bar.update(
             e.fraction,
-            `${e.phase} ${e.iteration}/${e.of} loss ${e.losses.map((l) => l.toFixed(3)).join(' ')} eta ${seconds(e.etaMs)}`,
+            `${e.phase} ${e.iteration}/${e.of} loss ${e.losses.map((l) => l.toFixed(3)).join(' ')} eta ${seconds(e.etaMs)}` +
+              (e.skipped !== undefined ? ` (non-finite: step of ${e.skipped.map((k) => `S${k + 1}`).join(', ')} skipped)` : ''),
           );
       },
     });

@@ -15,6 +15,8 @@ export const SEGMENT_HELP = `sds segment --model MODEL IN [--out OUT.nii.gz] [op
   --overlap F              sliding-window overlap in [0, 1) (default 0.5)
   --tta                    flip test-time augmentation (left-right)
   --no-lcc                 keep every connected component (default: the largest per class)
+  --engine E               sds (default) or onnxruntime (the model exported to ONNX, run by onnxruntime-web,
+                           an optional package: install it to use this engine)
   --backend B --threads T --json`;
 
 export function defaultOutput(input: string): string {
@@ -31,6 +33,7 @@ export async function segmentCommand(args: string[]): Promise<number> {
       overlap: { type: 'string' },
       tta: { type: 'boolean' },
       'no-lcc': { type: 'boolean' },
+      engine: { type: 'string' },
     },
     'segment',
   );
@@ -46,6 +49,8 @@ export async function segmentCommand(args: string[]): Promise<number> {
   const overlap = numberOf('--overlap', values.overlap, 0, 1);
   const threads = integerOf('--threads', values.threads, 1);
   const outPath = values.out ?? defaultOutput(input);
+  const engine = values.engine ?? 'sds';
+  if (engine !== 'sds' && engine !== 'onnxruntime') throw new UsageError(`--engine: expected sds or onnxruntime, found "${engine}"`);
   const image = await resolveScan(input, input);
   const segmenter = await createSegmenter({ backend: backendOf(values.backend), threads, model });
   try {
@@ -56,6 +61,7 @@ export async function segmentCommand(args: string[]): Promise<number> {
       overlap,
       tta: values.tta === true,
       largestComponent: values['no-lcc'] !== true,
+      engine,
       onProgress: (p) => bar.update(p.fraction, `window ${p.window}/${p.windows}`),
     });
     bar.stop();
@@ -72,6 +78,7 @@ export async function segmentCommand(args: string[]): Promise<number> {
         voxels: counts,
         seconds: ms / 1000,
         backend: segmenter.info().backend,
+        engine,
       },
       `${input}: ${labels.shape.join('x')} voxels segmented in ${(ms / 1000).toFixed(1)} s; voxels per label ${JSON.stringify(counts)}; wrote ${outPath}`,
     );

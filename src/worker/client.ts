@@ -23,8 +23,7 @@ import type {
   Segmenter,
   SegmenterInfo,
 } from '../api/types.js';
-import { describe } from '../api/inputs.js';
-import { expectPatch } from '../api/model-file.js';
+import { describe, expectPatch } from '../api/values.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import { memoryPlan as planMemory, type MemoryPlan } from '../nn/memory-plan.js';

@@ -4,7 +4,7 @@
  * plus a message, so an abort lands even while the worker's event loop is busy training).
  */
 import { SdsError, type SdsErrorCode } from '../core/errors.js';
-import { isVolume } from '../api/inputs.js';
+import { isVolume } from '../api/values.js';
 
 /** An error as it crosses: Comlink clones thrown non-Error values as they are. */
 export interface WireError {

@@ -10,9 +10,12 @@ export interface TinyRun {
   readonly unlabeled: Volume[];
 }
 
-export async function tinyScans(): Promise<TinyRun> {
-  const folder = fileURLToPath(new URL('../../examples/data', import.meta.url));
-  const cases = await loadCases(folder, ['hippocampus_001', 'hippocampus_003', 'hippocampus_004']);
+/** The scans the tiny run uses (`<folder>/images|labels/<case>.nii.gz`). */
+export const TINY_CASES = ['hippocampus_001', 'hippocampus_003', 'hippocampus_004'] as const;
+
+/** `folder` defaults to examples/data; a bundled bench (scripts/pack-gpu-soak.sh) passes its own copy. */
+export async function tinyScans(folder = fileURLToPath(new URL('../../examples/data', import.meta.url))): Promise<TinyRun> {
+  const cases = await loadCases(folder, TINY_CASES);
   const crop = (v: Volume): Volume => cropOrPad(v, [20, 24, 20]);
   return { labeled: cases.slice(0, 2).map((c) => ({ image: crop(c.image), label: crop(c.label) })), unlabeled: [crop(cases[2].image)] };
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The WebGPU soak of issue 10 on a GPU machine without Node or internet, from .gpu-bench/soak/
+# (scripts/pack-gpu-soak.sh, after scripts/pack-gpu-bench.sh). 2,000 tiny SDS iterations on Dawn/Vulkan,
+# sampling RSS, heap, ArrayBuffers and the buffer pool every 100 (docs/reliability.md, section Soak).
+# Usage: bash .gpu-bench/soak/run.sh [soak options; they win over the defaults, e.g. --iterations 6 --every 2]
+# SOAK_MAX_SECONDS (default 420) stops the training at the next iteration after that many seconds and
+# still writes the curve, so a time-boxed lease ends with results. The result lands in
+# .gpu-bench/results/soak-webgpu.json; with $OUT set, it and the log are copied / written there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+# node and Dawn as bench/gpu/run.sh unpacks them (shared with that kit, one folder up).
+[ -x ../node ] || { xz -dc ../node.xz >../node && chmod +x ../node; }
+dawn=../node_modules/webgpu/dist/linux-x64/dawn.node
+[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
+# Vulkan loader and NVIDIA ICD: the same lines as bench/gpu/run.sh.
+# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+source ../vulkan-env.sh ..
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+log=/dev/null
+if [ -n "${OUT:-}" ]; then log="$OUT/soak-webgpu.log"; fi
+# A result left by an earlier run must not be mistaken for this one's.
+rm -f ../results/soak-webgpu.json
+# The options take their first occurrence, so "$@" ahead of the defaults overrides them.
+../node --expose-gc soak.mjs "$@" --backends webgpu --iterations 2000 --every 100 \
+  --max-seconds "${SOAK_MAX_SECONDS:-420}" --data data --name soak-webgpu 2>&1 | tee "$log"
+if [ -n "${OUT:-}" ]; then cp ../results/soak-webgpu.json "$OUT/"; fi
