@@ -142,7 +142,7 @@ rmSync(scratch, { recursive: true, force: true });
 net.dispose();
 backend.destroy();
 
-const agree = `${((100 * same) / labels.data.length).toFixed(4)}%`;
+const agree = ortError === null ? `${((100 * same) / labels.data.length).toFixed(4)}%` : 'n/a (no ORT labels)';
 if (gpu) console.log(`labels agree on ${agree} of voxels`);
 const caseText = `sliding window, LA ${image.shape.join('x')}${crop ? ' (centred crop)' : ''}, roi ${roi.join('x')}, overlap ${overlap}, gaussian, ${windows} windows, + argmax + LCC, V-Net${nFilters}`;
 // Per-window steady state: the windows after the first, whose time holds the shader compilation.
@@ -157,13 +157,14 @@ const gpuRows: BenchRow[] = [
     peerValue: ortError === null ? ort.seconds : null,
     ratio: ortError === null ? ratioOf('s', seconds, ort.seconds) : null,
     note:
-      (ortError === null ? '' : `ORT FAILED: ${ortError}; `) +
-      `labels agree on ${agree} of voxels (foreground: ours ${labels.data.reduce((n, v) => n + v, 0)}, ORT ${ortLabels.reduce((n, v) => n + v, 0)}; ` +
-      `random weights, so few or none); both times include shader ` +
-      `compilation (first window: ours ${firstWindowSeconds.toFixed(1)} s, ORT ${ort.firstWindowSeconds.toFixed(1)} s; each later window: ours ` +
-      `${steady(seconds, firstWindowSeconds)}, ORT ${steady(ort.seconds, ort.firstWindowSeconds)}); ORT's includes its session creation, not its ` +
-      `one-off wasm and device start-up (${ort.warmupSeconds.toFixed(1)} s); ORT's CPU-side ops on ${ortThreads} wasm thread; load average ` +
-      `(1/5/15 min) before/after ORT ${loadBeforeOrt} / ${loadAfterOrt}, before/after sds-web ${loadBeforeOurs} / ${loadAfterOurs}`,
+      ortError !== null
+        ? `ORT FAILED (${ortError}); sds-web alone: first window ${firstWindowSeconds.toFixed(1)} s, each later window ${steady(seconds, firstWindowSeconds)}`
+        : `labels agree on ${agree} of voxels (foreground: ours ${labels.data.reduce((n, v) => n + v, 0)}, ORT ${ortLabels.reduce((n, v) => n + v, 0)}; ` +
+          `random weights, so few or none); both times include shader ` +
+          `compilation (first window: ours ${firstWindowSeconds.toFixed(1)} s, ORT ${ort.firstWindowSeconds.toFixed(1)} s; each later window: ours ` +
+          `${steady(seconds, firstWindowSeconds)}, ORT ${steady(ort.seconds, ort.firstWindowSeconds)}); ORT's includes its session creation, not its ` +
+          `one-off wasm and device start-up (${ort.warmupSeconds.toFixed(1)} s); ORT's CPU-side ops on ${ortThreads} wasm thread; load average ` +
+          `(1/5/15 min) before/after ORT ${loadBeforeOrt} / ${loadAfterOrt}, before/after sds-web ${loadBeforeOurs} / ${loadAfterOurs}`,
   },
 ];
 const wasmRows: BenchRow[] = [

@@ -85,3 +85,11 @@ export type {
   SegmenterInfo,
 } from './api/types.js';
 export { createWorkerSegmenter, exposeSegmenter, type WorkerSegmenterOptions } from './worker/index.js';
+// Trainer checkpoints in the browser (OPFS / IndexedDB, completion marker, fallback to the previous one).
+export {
+  openBrowserCheckpointStore,
+  type BrowserCheckpointStore,
+  type BrowserCheckpointStoreOptions,
+  type BrowserLatestCheckpoint,
+  type CheckpointMarker,
+} from './train/sds/browser-checkpoint.js';

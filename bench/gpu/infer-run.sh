@@ -18,16 +18,8 @@ for f in bench/infer.mjs bench/ort-infer-child.mjs node_modules/onnxruntime-web/
   xz -dc "$f.xz" >"$f"
 done
 # Vulkan loader and NVIDIA ICD: the same lines as bench/gpu/run.sh.
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
-  for f in ../debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-  ldconfig
-fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
-  export VK_DRIVER_FILES="$icd"
-fi
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
-chmod 700 "$XDG_RUNTIME_DIR"
+# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+source ../vulkan-env.sh ..
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 log=/dev/null
 if [ -n "${OUT:-}" ]; then log="$OUT/infer-webgpu.log"; fi

@@ -8,6 +8,7 @@ import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { VNetConfig } from '../nn/vnet-config.js';
 import { resolveSdsConfig, SDS_SMALL_CPU_PRESET, type SdsConfig } from '../train/sds/config.js';
+import { openBrowserCheckpointStore } from '../train/sds/browser-checkpoint.js';
 import type { NetworkName } from '../train/sds/checkpoint.js';
 import { type SdsTrainerEvent, type SdsTrainResult, trainSds } from '../train/sds/trainer.js';
 import { expectList, resolveLabeled, resolveScan } from './inputs.js';
@@ -32,6 +33,10 @@ function expectOptions(o: FinetuneOptions): void {
     throw new SdsError('E_INVALID_ARGUMENT', `finetune: onProgress: expected a function, found ${describe(o.onProgress)}`);
   if (o.config !== undefined && (o.config === null || typeof o.config !== 'object' || Array.isArray(o.config)))
     throw new SdsError('E_INVALID_ARGUMENT', `finetune: config: expected an object of SDS config overrides, found ${describe(o.config)}`);
+  if (o.resume !== undefined && !(o.resume instanceof Uint8Array))
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: resume: expected checkpoint bytes (a Uint8Array), found ${describe(o.resume)}`);
+  if (o.checkpoints !== undefined && (o.checkpoints === null || typeof o.checkpoints !== 'object'))
+    throw new SdsError('E_INVALID_ARGUMENT', `finetune: checkpoints: expected { name, storage?, keep? }, found ${describe(o.checkpoints)}`);
 }
 
 /** The trainer config: preset <- overrides; the network is always the segmenter's. */
@@ -93,6 +98,8 @@ export async function runFinetune(ctx: FinetuneContext, o: FinetuneOptions): Pro
   const validation = [];
   for (const [i, s] of validationIn.entries()) validation.push(await resolveLabeled(s, `finetune: validation[${i}]`));
 
+  // Opened before training starts, so a storage that cannot be used fails the call at once (E_IO).
+  const store = o.checkpoints !== undefined ? await openBrowserCheckpointStore(o.checkpoints) : undefined;
   const stage1 = ctx.initial !== undefined || config.mode === 'supervised' ? 0 : config.stage1Iterations;
   const total = stage1 + config.iterations;
   const onProgress = o.onProgress;
@@ -103,7 +110,9 @@ export async function runFinetune(ctx: FinetuneContext, o: FinetuneOptions): Pro
     validation,
     config,
     initial: ctx.initial,
+    resume: o.resume,
     signal: o.signal,
+    onCheckpoint: store === undefined ? undefined : async (bytes, at) => void (await store.write(bytes, at)),
     onEvent:
       onProgress === undefined
         ? undefined

@@ -13,6 +13,7 @@ import type { Vec3 } from '../core/shape.js';
 import type { MemoryPlan } from '../nn/memory-plan.js';
 import type { VNetConfig } from '../nn/vnet-config.js';
 import type { SdsConfig } from '../train/sds/config.js';
+import type { BrowserCheckpointStoreOptions } from '../train/sds/browser-checkpoint.js';
 import type { NetworkName } from '../train/sds/checkpoint.js';
 import type { Volume } from '../volume/volume.js';
 
@@ -82,6 +83,14 @@ export interface FinetuneOptions {
   readonly config?: FinetuneConfig;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: FinetuneProgress) => void;
+  /**
+   * Browser (page or worker): keep a resumable trainer checkpoint every `config.checkpointEvery`
+   * iterations in OPFS, or IndexedDB where OPFS cannot write (src/train/sds/browser-checkpoint.ts:
+   * completion marker, checksum, the previous one kept). Plain data, so it crosses a worker boundary.
+   */
+  readonly checkpoints?: BrowserCheckpointStoreOptions;
+  /** A trainer checkpoint to continue from (e.g. `(await store.readLatest())?.bytes`), same scans and config. */
+  readonly resume?: Uint8Array;
 }
 
 /** One progress event of finetune (plain data, so it crosses a worker boundary by structured clone). */

@@ -1,0 +1,121 @@
+// Page script for test/e2e/browser-checkpoint.test.ts (bundled there with esbuild): the browser
+// checkpoint store plus helpers that damage its storage directly (OPFS files, IndexedDB records), the
+// way a crash or a bad disk would, without going through the store.
+import { SdsError } from '../../src/core/errors.js';
+import { CRC32_PLACEHOLDER, METADATA_CRC32, sealChecksum } from '../../src/nn/checkpoint/checksum.js';
+import { writeSafetensors } from '../../src/nn/checkpoint/safetensors.js';
+import { type BrowserCheckpointStorage, checkpointKey, openBrowserCheckpointStore } from '../../src/train/sds/browser-checkpoint.js';
+import { METADATA_TRAINER, METADATA_TRAINER_CONFIG, type Phase } from '../../src/train/sds/checkpoint.js';
+
+/** A trainer checkpoint as parseCheckpoint sees one (sealed CRC, trainer metadata), tensor values tied to `iteration`. */
+function checkpointBytes(phase: Phase, iteration: number): Uint8Array {
+  const meta = { version: 1, phase, iteration, stage1Done: 0, cubes: 0, sampler: {}, dropout: {}, optimizerSteps: [], best: {} };
+  const data = Float32Array.from({ length: 64 }, (_, i) => iteration * 1000 + i);
+  const bytes = writeSafetensors(new Map([['student1.w', { shape: [64], data }]]), {
+    format: 'pt',
+    [METADATA_TRAINER]: JSON.stringify(meta),
+    [METADATA_TRAINER_CONFIG]: '{}',
+    [METADATA_CRC32]: CRC32_PLACEHOLDER,
+  });
+  return sealChecksum(bytes);
+}
+
+async function opfsFolder(name: string): Promise<FileSystemDirectoryHandle> {
+  const root = await navigator.storage.getDirectory();
+  return (await root.getDirectoryHandle('sds-checkpoints')).getDirectoryHandle(name);
+}
+
+function idb(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(`sds-checkpoints/${name}`);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+async function idbPut(name: string, store: string, key: string, value: unknown): Promise<void> {
+  const db = await idb(name);
+  const tx = db.transaction(store, 'readwrite');
+  tx.objectStore(store).put(value, key);
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
+async function idbGet(name: string, store: string, key: string): Promise<unknown> {
+  const db = await idb(name);
+  const r = db.transaction(store).objectStore(store).get(key);
+  const value = await new Promise<unknown>((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  db.close();
+  return value;
+}
+
+async function rawData(storage: BrowserCheckpointStorage, name: string, seq: number): Promise<Uint8Array> {
+  const key = checkpointKey(seq);
+  if (storage === 'opfs') return new Uint8Array(await (await (await (await opfsFolder(name)).getFileHandle(`${key}.safetensors`)).getFile()).arrayBuffer());
+  return (await idbGet(name, 'data', key)) as Uint8Array;
+}
+
+/** Stores `bytes` as seq's data, bypassing the store (no marker is touched). */
+async function putRawData(storage: BrowserCheckpointStorage, name: string, seq: number, bytes: Uint8Array): Promise<void> {
+  const key = checkpointKey(seq);
+  if (storage === 'indexeddb') return idbPut(name, 'data', key, bytes);
+  const w = await (await (await opfsFolder(name)).getFileHandle(`${key}.safetensors`, { create: true })).createWritable();
+  await w.write(bytes as Uint8Array<ArrayBuffer>);
+  await w.close();
+}
+
+const api = {
+  async write(storage: 'auto' | BrowserCheckpointStorage, name: string, phase: Phase, iteration: number) {
+    const store = await openBrowserCheckpointStore({ name, storage });
+    return { storage: store.storage, key: await store.write(checkpointBytes(phase, iteration), { phase, iteration }) };
+  },
+  async list(storage: BrowserCheckpointStorage, name: string) {
+    return (await openBrowserCheckpointStore({ name, storage })).list();
+  },
+  /** readLatest, reduced to plain data; the tensor is checked against what checkpointBytes wrote for that iteration. */
+  async readLatest(storage: BrowserCheckpointStorage, name: string) {
+    try {
+      const latest = await (await openBrowserCheckpointStore({ name, storage })).readLatest();
+      if (latest === null) return null;
+      const t = latest.parsed.file.tensors.get('student1.w');
+      const it = latest.parsed.meta.iteration;
+      const tensorOk = t !== undefined && Array.from(t.data as Float32Array).every((v, i) => v === it * 1000 + i);
+      return { key: latest.key, phase: latest.parsed.meta.phase, iteration: it, fellBack: latest.fellBack, problems: latest.problems, tensorOk };
+    } catch (e) {
+      return { error: e instanceof SdsError ? e.code : String(e), message: e instanceof Error ? e.message : String(e) };
+    }
+  },
+  /** Flips every bit of one byte of seq's stored data (counted from the end when negative). */
+  async flipByte(storage: BrowserCheckpointStorage, name: string, seq: number, at: number) {
+    const bytes = (await rawData(storage, name, seq)).slice();
+    bytes[at < 0 ? bytes.length + at : at] ^= 0xff;
+    await putRawData(storage, name, seq, bytes);
+  },
+  /** Keeps the first `length` bytes of seq's stored data (a short write under the final name). */
+  async truncate(storage: BrowserCheckpointStorage, name: string, seq: number, length: number) {
+    await putRawData(storage, name, seq, (await rawData(storage, name, seq)).slice(0, length));
+  },
+  /** An interrupted write: the complete bytes of a new checkpoint stored as seq's data, its marker never written. */
+  async dataWithoutMarker(storage: BrowserCheckpointStorage, name: string, seq: number, iteration: number) {
+    await putRawData(storage, name, seq, checkpointBytes('stage2', iteration));
+  },
+  async clear(storage: BrowserCheckpointStorage, name: string) {
+    await (await openBrowserCheckpointStore({ name, storage })).clear();
+  },
+  async badOptions() {
+    const out: string[] = [];
+    for (const o of [{ name: '../x' }, { name: '' }, { name: 'ok', keep: 1 }, { name: 'ok', storage: 'disk' }])
+      await openBrowserCheckpointStore(o as never).catch((e: unknown) => out.push(e instanceof SdsError ? e.code : String(e)));
+    return out;
+  },
+};
+
+export type CheckpointPageApi = typeof api;
+(globalThis as unknown as { sdsCheckpoints: CheckpointPageApi }).sdsCheckpoints = api;
+document.title = 'ready';
