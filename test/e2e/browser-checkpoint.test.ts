@@ -13,10 +13,18 @@ import { build, type Plugin } from 'esbuild';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewerServer, type ViewerServer } from '../../examples/viewer/server.js';
+import { openBrowserCheckpointStore } from '../../src/train/sds/browser-checkpoint.js';
 import type { CheckpointPageApi } from './checkpoint-page.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
 
 /** node:* imports become empty modules (as scripts/build-viewer.js does): the page never reaches them. */
 const nodeStubs: Plugin = {
@@ -77,7 +85,10 @@ describe('browser checkpoints in Chromium', () => {
       loader: { '.wgsl': 'text' },
       logLevel: 'warning',
     });
-    writeFileSync(join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="page.js"></script>');
+    writeFileSync(
+      join(dist, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="page.js"></script>',
+    );
     server = await startViewerServer({ port: 0, distDir: dist, isolation: false });
     await openBrowser();
   });
@@ -86,6 +97,13 @@ describe('browser checkpoints in Chromium', () => {
     await context?.close();
     await server?.close();
     for (const d of [dist, profile]) if (d !== '') rmSync(d, { recursive: true, force: true });
+  });
+
+  it('in Node (neither OPFS nor IndexedDB) fails with E_IO, naming both', async () => {
+    await expect(openBrowserCheckpointStore({ name: 'run' })).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringMatching(/OPFS or IndexedDB/),
+    });
   });
 
   it("chooses OPFS on 'auto' and rejects bad options with E_INVALID_ARGUMENT", async () => {
@@ -121,12 +139,12 @@ describe('browser checkpoints in Chromium', () => {
         await call('flipByte', storage, name, 3, -7); // inside the tensor data
         const flipped = await call('readLatest', storage, name);
         expect(flipped).toMatchObject({ key: 'sds-000002', iteration: 20, fellBack: true, tensorOk: true });
-        expect((flipped as { problems: string[] }).problems).toEqual([expect.stringMatching(/^sds-000003: .*checksum mismatch/)]);
+        expect(flipped?.problems).toEqual([expect.stringMatching(/^sds-000003: .*checksum mismatch/)]);
 
         await call('truncate', storage, name, 3, 100);
         const truncated = await call('readLatest', storage, name);
         expect(truncated).toMatchObject({ key: 'sds-000002', iteration: 20, fellBack: true });
-        expect((truncated as { problems: string[] }).problems).toEqual([expect.stringMatching(/^sds-000003: expected \d+ bytes .*found 100$/)]);
+        expect(truncated?.problems).toEqual([expect.stringMatching(/^sds-000003: expected \d+ bytes .*found 100$/)]);
       });
 
       it('ignores a newer checkpoint whose completion marker was never written', async () => {
@@ -136,7 +154,7 @@ describe('browser checkpoints in Chromium', () => {
         await call('dataWithoutMarker', storage, name, 3, 60); // complete, valid bytes: only the marker is missing
         const latest = await call('readLatest', storage, name);
         expect(latest).toMatchObject({ key: 'sds-000002', iteration: 50, fellBack: false, tensorOk: true });
-        expect((latest as { problems: string[] }).problems).toEqual(['sds-000003: data without a completion marker (an interrupted write), ignored']);
+        expect(latest?.problems).toEqual(['sds-000003: data without a completion marker (an interrupted write), ignored']);
         // the next write takes a fresh seq and clears the leftover
         expect(await call('write', storage, name, 'stage2', 70)).toEqual({ storage, key: 'sds-000004' });
         expect(await call('readLatest', storage, name)).toMatchObject({ key: 'sds-000004', iteration: 70, problems: [] });
@@ -147,10 +165,27 @@ describe('browser checkpoints in Chromium', () => {
         await call('flipByte', storage, name, 2, 20); // inside the JSON header
         const both = await call('readLatest', storage, name);
         expect(both).toMatchObject({ error: 'E_CHECKPOINT_CORRUPT' });
-        expect((both as { message: string }).message).toMatch(/sds-000004: .*sds-000002: /);
+        expect(both?.message).toMatch(/sds-000004: .*sds-000002: /);
       });
     });
   }
+
+  for (const storage of ['opfs', 'indexeddb'] as Storage[])
+    it(`finetune({ checkpoints: { storage: '${storage}' } }) stores them; resume from the fallback repeats the run`, async () => {
+      const r = await call('finetuneAndResume', storage);
+      // stage 1 (1 iteration) then stage 2 (3), one checkpoint each: the two newest are kept
+      expect(r.listed).toEqual([
+        [4, 'stage2', 3],
+        [3, 'stage2', 2],
+      ]);
+      expect(r.fellBackTo).toEqual(['stage2', 2, true]);
+      expect(r.full).toHaveLength(3);
+      expect(r.resumed).toHaveLength(1);
+      expect(r.full.every((l) => l.every(Number.isFinite))).toBe(true);
+      expect(r.full[2]).not.toEqual(r.full[1]); // so matching the third iteration means something
+      expect(r.resumed[0]).toEqual(r.full[2]); // bit for bit: the trainer resumes exactly
+      expect(r.sameModel).toBe(true);
+    });
 
   it('finds the checkpoints again after the browser is closed and relaunched', async () => {
     for (const storage of ['opfs', 'indexeddb'] as Storage[]) await call('write', storage, 'durable', 'stage1', 7);

@@ -282,7 +282,10 @@ function expectOptions(o: BrowserCheckpointStoreOptions): void {
       `browser checkpoints: name: expected 1-100 characters of A-Z a-z 0-9 . _ - (not '.' or '..'), found ${JSON.stringify(name)}`,
     );
   if (o.storage !== undefined && !['auto', 'opfs', 'indexeddb'].includes(o.storage))
-    throw new SdsError('E_INVALID_ARGUMENT', `browser checkpoints: storage: expected 'auto', 'opfs' or 'indexeddb', found ${JSON.stringify(o.storage)}`);
+    throw new SdsError(
+      'E_INVALID_ARGUMENT',
+      `browser checkpoints: storage: expected 'auto', 'opfs' or 'indexeddb', found ${JSON.stringify(o.storage)}`,
+    );
   if (o.keep !== undefined && !(Number.isInteger(o.keep) && o.keep >= 2))
     throw new SdsError('E_INVALID_ARGUMENT', `browser checkpoints: keep: expected an integer >= 2, found ${JSON.stringify(o.keep)}`);
 }
@@ -292,12 +295,17 @@ export async function openBrowserCheckpointStore(options: BrowserCheckpointStore
   expectOptions(options);
   const choice = options.storage ?? 'auto';
   if (choice === 'opfs' && !opfsWritable())
-    throw new SdsError('E_IO', "browser checkpoints: storage 'opfs': expected navigator.storage.getDirectory and createWritable, found none here");
+    throw new SdsError(
+      'E_IO',
+      "browser checkpoints: storage 'opfs': expected navigator.storage.getDirectory and createWritable, found none here",
+    );
   const slots = choice === 'indexeddb' || !opfsWritable() ? await indexedDbSlots(options.name) : await opfsSlots(options.name);
   const keep = options.keep ?? 2;
 
   /** Committed generations (newest first), bytes without a marker, and unreadable markers. */
-  const committed = async (problems: string[]): Promise<{ markers: CheckpointMarker[]; orphans: number[]; highest: number; stored: number }> => {
+  const committed = async (
+    problems: string[],
+  ): Promise<{ markers: CheckpointMarker[]; orphans: number[]; highest: number; stored: number }> => {
     const { markers: raw, data } = await slots.scan();
     const markers: CheckpointMarker[] = [];
     for (const [seq, text] of raw) {
@@ -316,7 +324,10 @@ export async function openBrowserCheckpointStore(options: BrowserCheckpointStore
 
     async write(bytes, at) {
       if (!(bytes instanceof Uint8Array) || bytes.length === 0)
-        throw new SdsError('E_INVALID_ARGUMENT', `browser checkpoints: write: expected checkpoint bytes, found ${bytes?.length ?? typeof bytes}`);
+        throw new SdsError(
+          'E_INVALID_ARGUMENT',
+          `browser checkpoints: write: expected checkpoint bytes, found ${bytes?.length ?? typeof bytes}`,
+        );
       try {
         const { markers, orphans, highest } = await committed([]);
         // never reuse a seq, not even an orphan's: a marker must only ever describe the bytes it was written after
@@ -371,11 +382,15 @@ export async function openBrowserCheckpointStore(options: BrowserCheckpointStore
         }
       }
       if (stored === 0) return null; // nothing was ever committed: a fresh run
-      throw new SdsError('E_CHECKPOINT_CORRUPT', `browser checkpoints ${slots.storage} ${options.name}: no usable checkpoint: ${problems.join('; ')}`, {
-        storage: slots.storage,
-        name: options.name,
-        problems,
-      });
+      throw new SdsError(
+        'E_CHECKPOINT_CORRUPT',
+        `browser checkpoints ${slots.storage} ${options.name}: no usable checkpoint: ${problems.join('; ')}`,
+        {
+          storage: slots.storage,
+          name: options.name,
+          problems,
+        },
+      );
     },
 
     async clear() {
