@@ -253,13 +253,16 @@ describe('immediate frees with a queue', () => {
 
 // Shapes aimed at the wasm kernels' own paths: stride-2 packing with 8-column shuffles (odd and even
 // padding, W >= 8 with a tail), rows longer than one 8-wide tile with a partial last tile, channel
-// counts that leave a partial block of 4, and dilation with stride.
+// counts that leave a partial block of 4, and dilation with stride. The last has more packed forward
+// weights (21 blocks x 27.6 KB) than conv3dForwardRange keeps in one group (512 KB): several
+// groups of output-channel blocks, the last partial, on a batch of 2 (interleaved input layout).
 describe('convolution fast paths against the reference', () => {
   const geometries: { x: number[]; co: number; k: Vec3; s: Vec3; p: Vec3; d: Vec3 }[] = [
     { x: [1, 5, 6, 7, 21], co: 6, k: [3, 3, 3], s: [2, 2, 2], p: [1, 1, 1], d: [1, 1, 1] },
     { x: [2, 3, 4, 6, 18], co: 5, k: [2, 2, 2], s: [2, 2, 2], p: [0, 0, 0], d: [1, 1, 1] },
     { x: [1, 4, 5, 5, 23], co: 9, k: [3, 1, 3], s: [1, 2, 2], p: [2, 0, 1], d: [2, 1, 2] },
     { x: [1, 7, 3, 4, 17], co: 3, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },
+    { x: [2, 64, 2, 2, 4], co: 82, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },
   ];
   let wasm: Backend;
   const reference = createReferenceBackend();

@@ -45,26 +45,56 @@ export function filterPartialBytes(g: usize, taps: i32): usize {
   return <usize>(blocksOf4(geo(g, G_CO)) * 4 * filterPairBlocks(g, taps) * 2) << 4;
 }
 
-/** acc[c][j] += sum over `bytes` of dy_c * x_j, lane-wise, into the partial sums at `part`. */
+/**
+ * dy [N][Co][Do][Ho][Wo] -> [N][ceil(Co/4)][Do][Ho][row vectors][4 channels][4 positions], zero
+ * padded: the tile reads a block's 4 channels at one position vector from one 64-byte line, one
+ * address instead of four streams. Measured against four channel-plane streams, same process,
+ * 1 thread, 2026-11-27: 1.20x at 64->64 @16^3, 1.19x at 128->128 @8^3, 1.15x at 16->16 @64^3, 1.11x
+ * at the 16->32 k2 s2 down-conv, bit-identical. (Smaller chunks or pair blocks for L1, and vector
+ * row copies instead of memory.copy, gained nothing.) Units: (n, channel block) pairs, [begin, end);
+ * the last zeroes the slack.
+ */
+export function packFilterOutputRange(g: usize, dy: usize, dst: usize, begin: i32, end: i32): void {
+  const co = geo(g, G_CO), wo = geo(g, G_WO), rows = geo(g, G_DO) * geo(g, G_HO), vecs = filterRowVectors(g);
+  const coBlocks = blocksOf4(co), blockBytes = (<usize>rows * <usize>vecs) << 6;
+  for (let u = begin; u < end; u++) {
+    const to = dst + <usize>u * blockBytes;
+    memory.fill(to, 0, blockBytes);
+    const n = u / coBlocks, cb = u % coBlocks;
+    for (let c = 0; c < min(4, co - cb * 4); c++) {
+      const from = dy + ((<usize>(n * co + cb * 4 + c) * <usize>rows * <usize>wo) << 2);
+      for (let r = 0; r < rows; r++) {
+        const row = to + ((<usize>r * <usize>vecs) << 6) + (<usize>c << 4);
+        for (let p = 0; p < wo; p++) {
+          store<f32>(row + (<usize>(p >> 2) << 6) + (<usize>(p & 3) << 2), load<f32>(from + (<usize>(r * wo + p) << 2)));
+        }
+      }
+    }
+  }
+  if (end == geo(g, G_N) * coBlocks) memory.fill(dst + <usize>end * blockBytes, 0, 64);
+}
+
+/** acc[c][j] += sum over `bytes` of x_j of dy_c, lane-wise, into the partial sums at `part`; dy is blocked (packFilterOutputRange). */
 // @ts-ignore: decorator
 @inline
-function tileStream(dy: usize, dyStrideC: usize, x0: usize, x1: usize, bytes: usize, part: usize, partStrideC: usize): void {
+function tileStream(dy: usize, x0: usize, x1: usize, bytes: usize, part: usize, partStrideC: usize): void {
   const p1 = part + partStrideC, p2 = part + 2 * partStrideC, p3 = part + 3 * partStrideC;
-  const d1 = dy + dyStrideC, d2 = dy + 2 * dyStrideC, d3 = dy + 3 * dyStrideC;
   let a00 = v128.load(part), a01 = v128.load(part, 16);
   let a10 = v128.load(p1), a11 = v128.load(p1, 16);
   let a20 = v128.load(p2), a21 = v128.load(p2, 16);
   let a30 = v128.load(p3), a31 = v128.load(p3, 16);
+  let d = dy;
   for (let v: usize = 0; v < bytes; v += 16) {
     const q0 = v128.load(x0 + v), q1 = v128.load(x1 + v);
-    let g = v128.load(dy + v);
+    let g = v128.load(d);
     a00 = madd(g, q0, a00); a01 = madd(g, q1, a01);
-    g = v128.load(d1 + v);
+    g = v128.load(d, 16);
     a10 = madd(g, q0, a10); a11 = madd(g, q1, a11);
-    g = v128.load(d2 + v);
+    g = v128.load(d, 32);
     a20 = madd(g, q0, a20); a21 = madd(g, q1, a21);
-    g = v128.load(d3 + v);
+    g = v128.load(d, 48);
     a30 = madd(g, q0, a30); a31 = madd(g, q1, a31);
+    d += 64;
   }
   v128.store(part, a00); v128.store(part, a01, 16);
   v128.store(p1, a10); v128.store(p1, a11, 16);
@@ -73,8 +103,8 @@ function tileStream(dy: usize, dyStrideC: usize, x0: usize, x1: usize, bytes: us
 }
 
 /**
- * Pair blocks [begin, end) of dw. xp: input in the phase layout; dyq: dy rows padded to whole
- * vectors, channels to a multiple of 4; taps: the forward tap list; rows: this thread's scratch.
+ * Pair blocks [begin, end) of dw. xp: input in the phase layout; dyq: dy blocked by 4 channels
+ * (packFilterOutputRange); taps: the forward tap list; rows: this thread's scratch.
  */
 export function conv3dBackwardFilterRange(
   g: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, dw: usize, rows: usize, begin: i32, end: i32,
@@ -83,7 +113,7 @@ export function conv3dBackwardFilterRange(
   const sd = geo(g, G_SD), sh = geo(g, G_SH), hp = geo(g, G_H) + 2 * geo(g, G_PH);
   const coBlocks = blocksOf4(co), pairs = ci * taps_, pairBlocks = filterPairBlocks(g, taps_);
   const rowBytes = <usize>filterRowVectors(g) << 4, planeBytes = <usize>hOut * rowBytes;
-  const dyStrideC = <usize>dOut * planeBytes;
+  const dyBlockBytes = <usize>dOut * planeBytes << 2;
   const rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
   const partStrideC = <usize>(pairBlocks * 2) << 4;
   const planesPerChunk = filterPlanesPerChunk(g);
@@ -110,10 +140,10 @@ export function conv3dBackwardFilterRange(
           }
         }
         for (let cb = 0; cb < coBlocks; cb++) {
-          const dy = dyq + <usize>(b * coBlocks * 4 + cb * 4) * dyStrideC + <usize>od0 * planeBytes;
+          const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>od0 * planeBytes << 2);
           for (let pb = pb0; pb < pb1; pb++) {
             const x0 = rows + <usize>((pb - pb0) * 2) * chunkBytes;
-            tileStream(dy, dyStrideC, x0, x0 + chunkBytes, chunkBytes, partial + <usize>(cb * 4) * partStrideC + (<usize>pb << 5), partStrideC);
+            tileStream(dy, x0, x0 + chunkBytes, chunkBytes, partial + <usize>(cb * 4) * partStrideC + (<usize>pb << 5), partStrideC);
           }
         }
       }

@@ -9,6 +9,35 @@ export function phaseInputBytes(g: usize): usize {
   return (<usize>geo(g, G_N) * <usize>geo(g, G_CI) * <usize>phaseChannelFloats(g) + SLACK_FLOATS) << 2;
 }
 
+/**
+ * One input row of w floats at `from` -> a padded phase row at `row` (zeros already there): padded
+ * column p = i + pW goes to phase p % sW at q = p / sW, each phase `wq` floats long.
+ */
+// @ts-ignore: decorator
+@inline
+function writePhaseRow(from: usize, row: usize, w: i32, pw: i32, sw: i32, wq: i32): void {
+  if (sw == 1) {
+    memory.copy(row + (<usize>pw << 2), from, <usize>w << 2);
+    return;
+  }
+  let i = 0;
+  if (sw == 2) {
+    // Stride 2 (down-sampling convs): split 8 columns at a time into even and odd with shuffles.
+    // x[2j] lands in phase pw % 2 at q = j + pw / 2, x[2j + 1] in the other at j + (pw + 1) / 2.
+    const evenRow = row + (<usize>((pw & 1) * wq + (pw >> 1)) << 2);
+    const oddRow = row + (<usize>((1 - (pw & 1)) * wq + ((pw + 1) >> 1)) << 2);
+    for (; i + 8 <= w; i += 8) {
+      const a = v128.load(from + (<usize>i << 2)), b = v128.load(from + (<usize>i << 2), 16);
+      v128.store(evenRow + (<usize>i << 1), i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+      v128.store(oddRow + (<usize>i << 1), i8x16.shuffle(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+    }
+  }
+  for (; i < w; i++) {
+    const col = i + pw;
+    store<f32>(row + (<usize>((col % sw) * wq + col / sw) << 2), load<f32>(from + (<usize>i << 2)));
+  }
+}
+
 export function phaseInputUnits(g: usize): i32 {
   return geo(g, G_N) * geo(g, G_CI) * (geo(g, G_D) + 2 * geo(g, G_PD));
 }
@@ -31,30 +60,43 @@ export function packInputPhasesRange(g: usize, x: usize, dst: usize, begin: i32,
     if (z < 0 || z >= d) continue;
     for (let y = 0; y < h; y++) {
       const from = x + ((<usize>((c * d + z) * h + y) * w) << 2);
-      const row = plane + (<usize>((y + ph) * rowFloats) << 2);
-      if (sw == 1) {
-        memory.copy(row + (<usize>pw << 2), from, <usize>w << 2);
-        continue;
-      }
-      let i = 0;
-      if (sw == 2) {
-        // Stride 2 (down-sampling convs): split 8 columns at a time into even and odd with shuffles.
-        // x[2j] lands in phase pw % 2 at q = j + pw / 2, x[2j + 1] in the other at j + (pw + 1) / 2.
-        const evenRow = row + (<usize>((pw & 1) * wq + (pw >> 1)) << 2);
-        const oddRow = row + (<usize>((1 - (pw & 1)) * wq + ((pw + 1) >> 1)) << 2);
-        for (; i + 8 <= w; i += 8) {
-          const a = v128.load(from + (<usize>i << 2)), b = v128.load(from + (<usize>i << 2), 16);
-          v128.store(evenRow + (<usize>i << 1), i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
-          v128.store(oddRow + (<usize>i << 1), i8x16.shuffle(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
-        }
-      }
-      for (; i < w; i++) {
-        const col = i + pw;
-        store<f32>(row + (<usize>((col % sw) * wq + col / sw) << 2), load<f32>(from + (<usize>i << 2)));
-      }
+      writePhaseRow(from, plane + (<usize>((y + ph) * rowFloats) << 2), w, pw, sw, wq);
     }
   }
   if (end == phaseInputUnits(g)) memory.fill(dst + <usize>end * planeBytes, 0, SLACK_FLOATS << 2);
+}
+
+export function interleavedInputUnits(g: usize): i32 {
+  return geo(g, G_N) * (geo(g, G_D) + 2 * geo(g, G_PD));
+}
+
+/**
+ * x [N][Ci][D][H][W] -> [N][D + 2pD][H + 2pH][Ci][sW][Wq]: the phase rows of conv-geometry.ts with
+ * the channels innermost but one, for the forward. A tile's inner loop walks the channels, so its
+ * input is then one stream, rowFloats apart, instead of one row per channel plane (4 KB - 1 MB
+ * apart). With the tap-major weights and the block groups of conv3dForwardRange: 1.24-1.30x the
+ * plane layout at 128->128 @8^3, 1.15x at 64->64 @16^3, neutral at 16->16 @64^3 (same process,
+ * alternating, 2026-11-27). Units: padded planes of each n, [begin, end); the last zeroes the slack.
+ */
+export function packInputInterleavedRange(g: usize, x: usize, dst: usize, begin: i32, end: i32): void {
+  const ci = geo(g, G_CI), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);
+  const pd = geo(g, G_PD), ph = geo(g, G_PH), pw = geo(g, G_PW), sw = geo(g, G_SW);
+  const rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
+  const hp = h + 2 * ph, dp = d + 2 * pd;
+  const planeBytes = <usize>(hp * ci * rowFloats) << 2;
+  for (let u = begin; u < end; u++) {
+    const plane = dst + <usize>u * planeBytes;
+    memory.fill(plane, 0, planeBytes);
+    const n = u / dp, z = u % dp - pd;
+    if (z < 0 || z >= d) continue;
+    for (let c = 0; c < ci; c++) {
+      for (let y = 0; y < h; y++) {
+        const from = x + ((<usize>(((n * ci + c) * d + z) * h + y) * w) << 2);
+        writePhaseRow(from, plane + (<usize>(((y + ph) * ci + c) * rowFloats) << 2), w, pw, sw, wq);
+      }
+    }
+  }
+  if (end == interleavedInputUnits(g)) memory.fill(dst + <usize>end * planeBytes, 0, SLACK_FLOATS << 2);
 }
 
 export function tapCount(g: usize): i32 {
@@ -84,32 +126,74 @@ export function buildForwardTaps(g: usize, taps: usize): i32 {
   return t;
 }
 
-/** w [Co][Ci][T] -> [ceil(Co/4)][Ci][T][4]: the 4 output channels of a tile side by side. */
-export function packWeightsForward(g: usize, w: usize, dst: usize): void {
-  const co = geo(g, G_CO), ci = geo(g, G_CI), taps = tapCount(g), blocks = blocksOf4(co);
-  memory.fill(dst, 0, <usize>(blocks * ci * taps) << 4);
-  for (let o = 0; o < co; o++) {
-    for (let i = 0; i < ci; i++) {
+/**
+ * The forward's taps on the interleaved input (packInputInterleavedRange) and tap-major weights
+ * (packWeightsForwardRange): (source byte offset from an output row's origin, weight byte offset).
+ */
+export function buildInterleavedTaps(g: usize, taps: usize): i32 {
+  const kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW), ci = geo(g, G_CI);
+  const dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW), sw = geo(g, G_SW);
+  const hp = geo(g, G_H) + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
+  let t = 0;
+  for (let a = 0; a < kd; a++) {
+    for (let b = 0; b < kh; b++) {
+      for (let c = 0; c < kw; c++) {
+        const col = c * dw;
+        const off = (a * dd * hp + b * dh) * ci * rowFloats + (col % sw) * wq + col / sw;
+        store<i32>(taps + (<usize>t << 3), off << 2);
+        store<i32>(taps + (<usize>t << 3) + 4, (t * ci) << 4);
+        t++;
+      }
+    }
+  }
+  return t;
+}
+
+/**
+ * Blocks [begin, end) of w [Co][Ci][T] -> [blocks of 4 m][r][T][4] (or [T][r][4] when `tapMajor`):
+ * channel m = 4 b + lane of block b, r the other channel, lanes past `m` zero. Element (m, r)
+ * starts at (m sM + r sR) T floats.
+ * Split over blocks so threads share it: 128->128 k3 has 1.8 MB of weights, about 0.7 ms on one
+ * thread, which was 8% of the 2-thread forward while the other thread waited.
+ */
+function packWeightBlocksRange(
+  w: usize, dst: usize, m: i32, r: i32, sM: i32, sR: i32, taps: i32, tapMajor: bool, begin: i32, end: i32,
+): void {
+  const rStep: usize = tapMajor ? 16 : <usize>taps << 4, tStep: usize = tapMajor ? <usize>r << 4 : 16;
+  const blockBytes = <usize>(r * taps) << 4;
+  for (let b = begin; b < end; b++) {
+    const base = dst + <usize>b * blockBytes, lanes = min(4, m - b * 4);
+    if (lanes < 4) memory.fill(base, 0, blockBytes);
+    // Chunks of 16 r, tap outermost inside a chunk: each tap's output (16 r x 16 bytes) is written
+    // in order and the chunk's source rows stay in L1. Walking all taps of one (r, lane) instead
+    // wrote 27 lines 2 KB apart, which share two L1 sets: 2-2.6 ms of a 20-30 ms 128->128 forward.
+    for (let r0 = 0; r0 < r; r0 += 16) {
+      const r1 = min(r, r0 + 16);
       for (let t = 0; t < taps; t++) {
-        const to = dst + ((<usize>((((o >> 2) * ci + i) * taps + t) << 2) + <usize>(o & 3)) << 2);
-        store<f32>(to, load<f32>(w + (<usize>((o * ci + i) * taps + t) << 2)));
+        for (let rr = r0; rr < r1; rr++) {
+          const to = base + <usize>rr * rStep + <usize>t * tStep;
+          for (let c = 0; c < lanes; c++) {
+            store<f32>(to + (<usize>c << 2), load<f32>(w + (<usize>((((b * 4 + c) * sM + rr * sR) * taps) + t) << 2)));
+          }
+        }
       }
     }
   }
 }
 
-/** w [Co][Ci][T] -> [ceil(Ci/4)][Co][T][4]: backward-data tiles run over 4 input channels. */
-export function packWeightsBackwardData(g: usize, w: usize, dst: usize): void {
-  const co = geo(g, G_CO), ci = geo(g, G_CI), taps = tapCount(g), blocks = blocksOf4(ci);
-  memory.fill(dst, 0, <usize>(blocks * co * taps) << 4);
-  for (let o = 0; o < co; o++) {
-    for (let i = 0; i < ci; i++) {
-      for (let t = 0; t < taps; t++) {
-        const to = dst + ((<usize>((((i >> 2) * co + o) * taps + t) << 2) + <usize>(i & 3)) << 2);
-        store<f32>(to, load<f32>(w + (<usize>((o * ci + i) * taps + t) << 2)));
-      }
-    }
-  }
+/**
+ * w [Co][Ci][T] -> [ceil(Co/4)][T][Ci][4]: the 4 output channels of a tile side by side, tap-major
+ * so that the tile's inner loop (over Ci) reads its weights as one contiguous stream. Units: Co blocks.
+ */
+export function packWeightsForwardRange(g: usize, w: usize, dst: usize, begin: i32, end: i32): void {
+  const ci = geo(g, G_CI);
+  packWeightBlocksRange(w, dst, geo(g, G_CO), ci, ci, 1, tapCount(g), true, begin, end);
+}
+
+/** w [Co][Ci][T] -> [ceil(Ci/4)][Co][T][4]: backward-data tiles run over 4 input channels. Units: Ci blocks. */
+export function packWeightsBackwardDataRange(g: usize, w: usize, dst: usize, begin: i32, end: i32): void {
+  const ci = geo(g, G_CI);
+  packWeightBlocksRange(w, dst, ci, geo(g, G_CO), 1, ci, tapCount(g), false, begin, end);
 }
 
 /** bias [Co] (or 0 for none) -> [4 * ceil(Co/4)] zero-padded. */

@@ -4,7 +4,7 @@
 // thread count.
 import {
   G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KD, G_KH, G_KW, G_N, G_PD, G_PH, G_PW,
-  G_SD, G_SH, G_SW, G_W, G_WO, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
+  G_SD, G_SH, G_SW, G_W, G_WO, blocksOf4, geo, phaseRowFloats,
 } from './conv-geometry';
 import { tapCount } from './conv-pack';
 import { tileRow } from './conv-tile';
@@ -14,27 +14,48 @@ export function conv3dForwardUnits(g: usize): i32 {
 }
 
 /**
- * y = conv(x, w) + bias over units (n, od, oh, channel block), the block fastest: consecutive units
- * read the same input rows, so every block after the first finds them in L1/L2. Blocks outermost
- * re-streamed the whole input from memory once per block (16 MB x 8 for the 16->32 down-conv).
+ * Packed weight bytes of a group of output-channel blocks that the forward keeps cache-resident
+ * while it walks every output row. 128->128 @8^3 has 1.77 MB of weights: cycling all 32 blocks per
+ * row re-read them from beyond L1/L2 for every row (ratio to ORT-web 1.07-1.12 with it, 1.25-1.35
+ * with 512 KB groups; 128 and 256 KB groups were no better, 1 MB worse). Shapes whose weights fit
+ * in one group (64->64 k3 and smaller) keep the plain (row, block) order.
+ */
+const WEIGHT_GROUP_BYTES: i32 = 524288;
+
+/** Output-channel blocks per group of conv3dForwardRange (at least 1). */
+function forwardGroupBlocks(g: usize): i32 {
+  const blockBytes = geo(g, G_CI) * geo(g, G_KD) * geo(g, G_KH) * geo(g, G_KW) * 16;
+  return min(blocksOf4(geo(g, G_CO)), max(1, WEIGHT_GROUP_BYTES / blockBytes));
+}
+
+/**
+ * y = conv(x, w) + bias over units (block group, n, od, oh, block in group), the block fastest:
+ * consecutive units read the same input rows, so every block after the first finds them in L1/L2
+ * (blocks outermost re-streamed the whole input once per block: 16 MB x 8 for the 16->32
+ * down-conv), and a group's weights stay in cache across all rows (see WEIGHT_GROUP_BYTES).
  */
 export function conv3dForwardRange(
   g: usize, xp: usize, wf: usize, bias: usize, taps: usize, taps_: i32, y: usize, begin: i32, end: i32,
 ): void {
   const ci = geo(g, G_CI), co = geo(g, G_CO), dOut = geo(g, G_DO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
   const sd = geo(g, G_SD), sh = geo(g, G_SH), hp = geo(g, G_H) + 2 * geo(g, G_PH);
-  const blocks = blocksOf4(co), rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
-  const srcStrideA = <usize>chFloats << 2, wStrideA = <usize>taps_ << 4;
+  const blocks = blocksOf4(co), rowFloats = phaseRowFloats(g), dp = geo(g, G_D) + 2 * geo(g, G_PD);
+  // Input rows are [n][z][y][Ci][rowFloats] (packInputInterleavedRange), weights [block][T][Ci][4]
+  // (packWeightsForwardRange): the inner loop over channels reads both as contiguous streams.
+  const srcStrideA = <usize>rowFloats << 2, wStrideA: usize = 16, blockBytes = <usize>(ci * taps_) << 4;
   const outStrideC = <usize>(dOut * hOut * wOut) << 2;
+  const group = forwardGroupBlocks(g), rowsAll = geo(g, G_N) * dOut * hOut, groupUnits = group * rowsAll;
   for (let u = begin; u < end; u++) {
-    const b = u % blocks;
-    let rest = u / blocks;
+    // Every group but the last is full, so a partial last group still maps units one to one.
+    const first = (u / groupUnits) * group, within = u % groupUnits, size = min(group, blocks - first);
+    const b = first + within % size;
+    let rest = within / size;
     const oh = rest % hOut;
     rest /= hOut;
     const od = rest % dOut, n = rest / dOut;
-    const src = xp + ((<usize>n * <usize>ci * <usize>chFloats + <usize>((od * sd * hp + oh * sh) * rowFloats)) << 2);
+    const src = xp + ((<usize>((n * dp + od * sd) * hp + oh * sh) * <usize>ci * <usize>rowFloats) << 2);
     const out = y + ((<usize>(((n * co + b * 4) * dOut + od) * hOut + oh) * <usize>wOut) << 2);
-    tileRow(src, srcStrideA, ci, taps, taps_, wf + <usize>(b * ci) * wStrideA, wStrideA, bias + (<usize>b << 4),
+    tileRow(src, srcStrideA, ci, taps, taps_, wf + <usize>b * blockBytes, wStrideA, bias + (<usize>b << 4),
       out, outStrideC, 4, wOut, min(4, co - b * 4));
   }
 }

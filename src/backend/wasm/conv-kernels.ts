@@ -1,9 +1,10 @@
 /**
  * The JavaScript half of the three convolutions: allocate the output and the packed operands, write
  * the geometry block (wasm/conv-geometry.ts reads the same 21 values in the same order), then submit
- * the packing and tile steps. Activation-sized packing is split across threads like the tiles;
- * weight packing is small and runs on one. Sizes and unit counts are computed now from the runtime's
- * query block (`q`); the steps read their own geometry block (`g`), whose write is queued like theirs.
+ * the packing and tile steps. Activation-sized packing is split across threads like the tiles, and
+ * so is weight packing (1.8 MB at 128->128 k3: on one thread it idled the others). Sizes and unit
+ * counts are computed now from the runtime's query block (`q`); the steps read their own geometry
+ * block (`g`), whose write is queued like theirs.
  * Scratch is freed right after the last step using it is submitted (see runtime.ts).
  */
 import type { Vec3 } from '../../core/shape.js';
@@ -60,11 +61,11 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const packedBias = heap.alloc(blocksOf4(co) * 16);
   const tapList = heap.alloc(taps * 8);
   rt.submit(
-    packInput(rt, geo, x, xp),
+    { split: { fn: 'packInputInterleavedRange', units: k.interleavedInputUnits(q), args: () => [g, ptr(x), xp] } },
+    { split: { fn: 'packWeightsForwardRange', units: blocksOf4(co), args: () => [g, ptr(w), wf] } },
     {
       run: () => {
-        k.buildForwardTaps(g, tapList);
-        k.packWeightsForward(g, ptr(w), wf);
+        k.buildInterleavedTaps(g, tapList);
         k.packBias(g, bias ? ptr(bias) : 0, packedBias);
       },
     },
@@ -94,7 +95,7 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
   const phased = p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseBytes(q) >>> 0) : 0;
   rt.submit(
     packRows(g, dy, dyp, co, left, rowFloats),
-    { run: () => k.packWeightsBackwardData(g, ptr(w), wb) },
+    { split: { fn: 'packWeightsBackwardDataRange', units: blocksOf4(ci), args: () => [g, ptr(w), wb] } },
     {
       split: {
         fn: 'conv3dBackwardDataRange',
@@ -123,13 +124,14 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   const coPadded = blocksOf4(co) * 4;
   const xp = heap.alloc(k.phaseInputBytes(q) >>> 0);
   const dyq = heap.alloc((n * coPadded * dy.shape[2] * dy.shape[3] * rowFloats + 16) * 4);
+  const coBlocks = blocksOf4(co);
   const tapList = heap.alloc(taps * 8);
   const partial = heap.alloc(k.filterPartialBytes(q, taps) >>> 0);
   // Each thread copies the input rows of its own pairs into its own block.
   const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
   rt.submit(
     packInput(rt, geo, x, xp),
-    packRows(g, dy, dyq, coPadded, 0, rowFloats),
+    { split: { fn: 'packFilterOutputRange', units: n * coBlocks, args: () => [g, ptr(dy), dyq] } },
     { run: () => k.buildForwardTaps(g, tapList) },
     {
       split: {

@@ -12,9 +12,13 @@ export interface KernelExports {
   packInputPhasesRange(g: Ptr, x: Ptr, dst: Ptr, begin: number, end: number): void;
   tapCount(g: Ptr): number;
   buildForwardTaps(g: Ptr, taps: Ptr): number;
-  packWeightsForward(g: Ptr, w: Ptr, dst: Ptr): void;
-  packWeightsBackwardData(g: Ptr, w: Ptr, dst: Ptr): void;
+  buildInterleavedTaps(g: Ptr, taps: Ptr): number;
+  interleavedInputUnits(g: Ptr): number;
+  packInputInterleavedRange(g: Ptr, x: Ptr, dst: Ptr, begin: number, end: number): void;
+  packWeightsForwardRange(g: Ptr, w: Ptr, dst: Ptr, begin: number, end: number): void;
+  packWeightsBackwardDataRange(g: Ptr, w: Ptr, dst: Ptr, begin: number, end: number): void;
   packBias(g: Ptr, bias: Ptr, dst: Ptr): void;
+  packFilterOutputRange(g: Ptr, dy: Ptr, dst: Ptr, begin: number, end: number): void;
   packOutputRowsRange(g: Ptr, dy: Ptr, dst: Ptr, channels: number, left: number, rowFloats: number, begin: number, end: number): void;
   conv3dForwardUnits(g: Ptr): number;
   conv3dForwardRange(g: Ptr, xp: Ptr, wf: Ptr, bias: Ptr, taps: Ptr, tapCount: number, y: Ptr, begin: number, end: number): void;
@@ -150,6 +154,10 @@ export interface KernelExports {
 export type SplitKernelName =
   | 'packInputPhasesRange'
   | 'packOutputRowsRange'
+  | 'packFilterOutputRange'
+  | 'packInputInterleavedRange'
+  | 'packWeightsForwardRange'
+  | 'packWeightsBackwardDataRange'
   | 'conv3dForwardRange'
   | 'conv3dBackwardDataRange'
   | 'unphaseRowsRange'
