@@ -17,7 +17,7 @@ const viewerDir = join(root, 'examples', 'viewer');
  * only behind "are we in Node?" checks, but esbuild inlines lazily imported modules without code splitting,
  * which would hoist their `import … from 'node:fs'` to the top of the bundle, where a browser fails on it.
  */
-const nodeBuiltinStubs = {
+export const nodeBuiltinStubs = {
   name: 'node-builtin-stubs',
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));

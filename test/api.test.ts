@@ -2,20 +2,17 @@
 // hippocampus scans (examples/data): finetune with progress, segment, save -> load round trip, info(),
 // argument errors; and one WebGPU (SwiftShader) run with the smallest shapes.
 import { register } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSegmenter } from '../src/api/index.js';
 import type { FinetuneConfig, FinetuneProgress, Segmenter } from '../src/api/types.js';
 import { SdsError } from '../src/core/errors.js';
 import { readSafetensors } from '../src/nn/checkpoint/safetensors.js';
-import { loadCases } from '../src/train/node-cases.js';
 import { cropOrPad, type Volume, writeImageNifti } from '../src/volume/index.js';
+import { type LabeledScan, loadApiScans } from './support/api-scans.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
 
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
 
-const DATA = fileURLToPath(new URL('../examples/data', import.meta.url));
-const CROP: [number, number, number] = [20, 24, 20];
 const NETWORK = { nFilters: 2, nClasses: 3 };
 const CONFIG: FinetuneConfig = {
   seed: 5,
@@ -27,21 +24,17 @@ const CONFIG: FinetuneConfig = {
   checkpointEvery: 100,
 };
 
-interface Scan {
-  image: Volume;
-  label: Volume;
-}
+type Scan = LabeledScan;
 let labeled: Scan[];
 let unlabeled: Volume[];
 let heldOut: Scan;
 
 beforeAll(async () => {
   ensureWasmBuilt();
-  const cases = await loadCases(DATA, ['hippocampus_001', 'hippocampus_003', 'hippocampus_004', 'hippocampus_006', 'hippocampus_007']);
-  const crop = (c: Scan): Scan => ({ image: cropOrPad(c.image, CROP), label: cropOrPad(c.label, CROP) });
-  labeled = cases.slice(0, 2).map(crop);
-  unlabeled = cases.slice(2, 4).map((c) => crop(c).image);
-  heldOut = crop(cases[4]);
+  const scans = await loadApiScans();
+  labeled = scans.labeled;
+  unlabeled = scans.unlabeled;
+  heldOut = scans.heldOut;
 });
 
 describe('createSegmenter on wasm (1 thread, nFilters 2, patch 16^3)', () => {

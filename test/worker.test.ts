@@ -1,35 +1,28 @@
 // The worker-backed segmenter (worker_threads through Comlink): finetune in the worker with proxied
 // progress and an abort that stops within one iteration, the main thread free meanwhile, labels equal
 // to the in-thread API's with the same weights, transfers, and SdsError codes across the boundary.
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSegmenter } from '../src/api/index.js';
 import type { FinetuneProgress, Segmenter } from '../src/api/types.js';
 import { SdsError } from '../src/core/errors.js';
-import { loadCases } from '../src/train/node-cases.js';
-import { cropOrPad, type Volume } from '../src/volume/index.js';
+import type { Volume } from '../src/volume/index.js';
 import { createWorkerSegmenter } from '../src/worker/index.js';
+import { type LabeledScan, loadApiScans } from './support/api-scans.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
 
-const DATA = fileURLToPath(new URL('../examples/data', import.meta.url));
-const CROP: [number, number, number] = [20, 24, 20];
 const clone = (v: Volume): Volume => ({ ...v, data: v.data.slice() });
 
-interface Scan {
-  image: Volume;
-  label: Volume;
-}
+type Scan = LabeledScan;
 let labeled: Scan[];
 let unlabeled: Volume[];
 let heldOut: Volume;
 
 beforeAll(async () => {
   ensureWasmBuilt();
-  const cases = await loadCases(DATA, ['hippocampus_001', 'hippocampus_003', 'hippocampus_004', 'hippocampus_006', 'hippocampus_007']);
-  const crop = (c: Scan): Scan => ({ image: cropOrPad(c.image, CROP), label: cropOrPad(c.label, CROP) });
-  labeled = cases.slice(0, 2).map(crop);
-  unlabeled = cases.slice(2, 4).map((c) => crop(c).image);
-  heldOut = crop(cases[4]).image;
+  const scans = await loadApiScans();
+  labeled = scans.labeled;
+  unlabeled = scans.unlabeled;
+  heldOut = scans.heldOut.image;
 });
 
 describe('createWorkerSegmenter (worker_threads, wasm 1 thread, nFilters 2)', () => {

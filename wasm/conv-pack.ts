@@ -104,10 +104,12 @@ export function tapCount(g: usize): i32 {
 }
 
 /**
- * Forward taps (kd, kh, kw) -> (byte offset into the phase layout relative to an output row's
- * origin, byte offset of the tap's 4 weights). Returns the tap count.
+ * Taps (kd, kh, kw) -> (byte offset into a packed input relative to an output row's origin, byte offset
+ * of the tap's weights), for an input whose (z, y) rows each hold `rowChannels` channels of rowFloats
+ * (1: the phase layout; Ci: the channel-interleaved layout) and weights whose taps are `rowChannels`
+ * 4-float groups apart. Returns the tap count.
  */
-export function buildForwardTaps(g: usize, taps: usize): i32 {
+function buildTaps(g: usize, taps: usize, rowChannels: i32): i32 {
   const kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
   const dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW), sw = geo(g, G_SW);
   const hp = geo(g, G_H) + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
@@ -116,9 +118,9 @@ export function buildForwardTaps(g: usize, taps: usize): i32 {
     for (let b = 0; b < kh; b++) {
       for (let c = 0; c < kw; c++) {
         const col = c * dw;
-        const off = (a * dd * hp + b * dh) * rowFloats + (col % sw) * wq + col / sw;
+        const off = (a * dd * hp + b * dh) * rowChannels * rowFloats + (col % sw) * wq + col / sw;
         store<i32>(taps + (<usize>t << 3), off << 2);
-        store<i32>(taps + (<usize>t << 3) + 4, t << 4);
+        store<i32>(taps + (<usize>t << 3) + 4, (t * rowChannels) << 4);
         t++;
       }
     }
@@ -126,27 +128,17 @@ export function buildForwardTaps(g: usize, taps: usize): i32 {
   return t;
 }
 
+/** Taps on the phase layout (packInputPhasesRange), 4 weights per tap: the backward-filter's. */
+export function buildForwardTaps(g: usize, taps: usize): i32 {
+  return buildTaps(g, taps, 1);
+}
+
 /**
  * The forward's taps on the interleaved input (packInputInterleavedRange) and tap-major weights
- * (packWeightsForwardRange): (source byte offset from an output row's origin, weight byte offset).
+ * (packWeightsForwardRange).
  */
 export function buildInterleavedTaps(g: usize, taps: usize): i32 {
-  const kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW), ci = geo(g, G_CI);
-  const dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW), sw = geo(g, G_SW);
-  const hp = geo(g, G_H) + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
-  let t = 0;
-  for (let a = 0; a < kd; a++) {
-    for (let b = 0; b < kh; b++) {
-      for (let c = 0; c < kw; c++) {
-        const col = c * dw;
-        const off = (a * dd * hp + b * dh) * ci * rowFloats + (col % sw) * wq + col / sw;
-        store<i32>(taps + (<usize>t << 3), off << 2);
-        store<i32>(taps + (<usize>t << 3) + 4, (t * ci) << 4);
-        t++;
-      }
-    }
-  }
-  return t;
+  return buildTaps(g, taps, geo(g, G_CI));
 }
 
 /**

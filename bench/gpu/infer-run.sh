@@ -9,16 +9,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-# node and Dawn as bench/gpu/run.sh unpacks them (shared with that kit, one folder up).
-[ -x ../node ] || { xz -dc ../node.xz >../node && chmod +x ../node; }
-dawn=../node_modules/webgpu/dist/linux-x64/dawn.node
-[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
 # The bundles and ORT's wasm, always unpacked afresh (a repacked kit must not run stale copies).
 for f in bench/infer.mjs bench/ort-infer-child.mjs node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm; do
   xz -dc "$f.xz" >"$f"
 done
-# Vulkan loader and NVIDIA ICD: the same lines as bench/gpu/run.sh.
-# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+# node, dawn.node, the Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
 source ../vulkan-env.sh ..
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 log=/dev/null

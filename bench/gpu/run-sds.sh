@@ -15,11 +15,8 @@ groups="$3"
 shift 3
 mkdir -p "$results"
 kit="$here/.."
-[ -x "$kit/node" ] || { xz -dc "$kit/node.xz" >"$kit/node" && chmod +x "$kit/node"; }
-dawn="$kit/node_modules/webgpu/dist/linux-x64/dawn.node"
-[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
 [ -f "$here/experiment.mjs" ] || xz -dc "$here/experiment.mjs.xz" >"$here/experiment.mjs"
-# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+# node, dawn.node, the Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
 source "$kit"/vulkan-env.sh "$kit"
 # The bundle resolves node_modules/webgpu from its own folder upwards: the kit's copy.
 cd "$kit"

@@ -7,10 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-[ -x node ] || { xz -dc node.xz >node && chmod +x node; }
-dawn=node_modules/webgpu/dist/linux-x64/dawn.node
-[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
-# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+# node, dawn.node, the Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
 source "$here"/vulkan-env.sh "$here"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 export SDS_PYTHON="${SDS_PYTHON:-python3}"

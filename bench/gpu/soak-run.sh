@@ -9,12 +9,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-# node and Dawn as bench/gpu/run.sh unpacks them (shared with that kit, one folder up).
-[ -x ../node ] || { xz -dc ../node.xz >../node && chmod +x ../node; }
-dawn=../node_modules/webgpu/dist/linux-x64/dawn.node
-[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
-# Vulkan loader and NVIDIA ICD: the same lines as bench/gpu/run.sh.
-# The Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
+# node, dawn.node, the Vulkan loader, libglvnd and the NVIDIA ICD (see vulkan-env.sh).
 source ../vulkan-env.sh ..
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 log=/dev/null

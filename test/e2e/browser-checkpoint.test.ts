@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewerServer, type ViewerServer } from '../../examples/viewer/server.js';
+import { nodeBuiltinStubs } from '../../scripts/build-viewer.js';
 import { openBrowserCheckpointStore } from '../../src/train/sds/browser-checkpoint.js';
 import type { CheckpointPageApi } from './checkpoint-page.js';
 
@@ -25,15 +26,6 @@ const FLAGS = [
   '--disable-quic',
   '--no-first-run',
 ];
-
-/** node:* imports become empty modules (as scripts/build-viewer.js does): the page never reaches them. */
-const nodeStubs: Plugin = {
-  name: 'node-stubs',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
-  },
-};
 
 type Api = CheckpointPageApi;
 type Storage = 'opfs' | 'indexeddb';
@@ -81,7 +73,7 @@ describe('browser checkpoints in Chromium', () => {
       platform: 'browser',
       target: 'es2022',
       external: ['webgpu', 'onnxruntime-web'],
-      plugins: [nodeStubs],
+      plugins: [nodeBuiltinStubs],
       loader: { '.wgsl': 'text' },
       logLevel: 'warning',
     });
