@@ -7,6 +7,7 @@ import { makeGeometryKernels } from '../src/backend/webgpu/kernels/geometry.js';
 import { makeOptimKernels } from '../src/backend/webgpu/kernels/optim.js';
 import { makeReduceKernels } from '../src/backend/webgpu/kernels/reduce.js';
 import { makeSoftmaxKernels } from '../src/backend/webgpu/kernels/softmax.js';
+import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';
 import { WebGpuRuntime } from '../src/backend/webgpu/runtime.js';
 import type { TypedArray } from '../src/core/dtype.js';
 import type { Shape } from '../src/core/shape.js';
@@ -21,9 +22,10 @@ import { type HostArray, hostCubeMask, randomFloat32, randomLabels, randomLevels
  * suite this covers what is specific to the GPU: multi-pass tree reductions (rows longer than one
  * workgroup tile, more partials than one pass can fold, bit-for-bit repeatability), workgroup grids
  * folded past 65,535 in x, dropout masks equal to the TypeScript RNG bit for bit, NaN through ReLU,
- * and exact flips/rotations/cut-mix of float and label tensors.
+ * and exact flips/rotations/cut-mix of float and label tensors. Both profiles run (profile.ts): their
+ * reductions differ in workgroup width and serial folding.
  */
-describe('webgpu kernels (elementwise, reduce, batch norm, softmax, optimiser, geometry)', () => {
+describe.each(GPU_PROFILES)('webgpu kernels (elementwise, reduce, batch norm, softmax, optimiser, geometry), profile %s', (profile) => {
   let runtime: WebGpuRuntime;
   let ctx: WebGpuContext;
   let k: ReturnType<typeof makeAll>;
@@ -40,7 +42,7 @@ describe('webgpu kernels (elementwise, reduce, batch norm, softmax, optimiser, g
   beforeAll(async () => {
     const { device } = await acquireDevice();
     runtime = new WebGpuRuntime(device);
-    ctx = new WebGpuContext(runtime, device.limits);
+    ctx = new WebGpuContext(runtime, device.limits, profile);
     k = makeAll(ctx);
   });
   afterAll(() => runtime.destroy());

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebGpuContext } from '../src/backend/webgpu/context.js';
 import { acquireDevice } from '../src/backend/webgpu/device.js';
 import { makeLossKernels } from '../src/backend/webgpu/kernels/losses.js';
+import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';
 import { WebGpuRuntime } from '../src/backend/webgpu/runtime.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
@@ -16,7 +17,7 @@ import { hostCubeMask, randomFloat32, randomLabels, randomLevels } from './suppo
  * shapes the shared op suite keeps small: several partial-sum chunks per sample (over 1,024 voxels),
  * ties in argmax, empty regions, int32 labels, and run-to-run determinism of the reduction.
  */
-describe('webgpu loss kernels', () => {
+describe.each(GPU_PROFILES)('webgpu loss kernels, profile %s', (profile) => {
   let runtime: WebGpuRuntime;
   let ctx: WebGpuContext;
   let kernels: ReturnType<typeof makeLossKernels>;
@@ -25,7 +26,7 @@ describe('webgpu loss kernels', () => {
   beforeAll(async () => {
     const { device } = await acquireDevice();
     runtime = new WebGpuRuntime(device);
-    ctx = new WebGpuContext(runtime, device.limits);
+    ctx = new WebGpuContext(runtime, device.limits, profile);
     kernels = makeLossKernels(ctx);
   });
   afterAll(() => runtime.destroy());

@@ -198,6 +198,7 @@ class Run {
     let totalMs = 0;
     let ran = 0;
     while (state.iteration < of) {
+      await yieldToEventLoop();
       if (signal?.aborted) return false;
       const start = performance.now();
       const batch = this.sampler.draw(be, withUnlabeled);
@@ -223,6 +224,16 @@ class Run {
     }
     return true;
   }
+}
+
+/**
+ * Lets timers, I/O and rendering run between iterations. On backends whose kernels finish
+ * synchronously (reference, single-threaded wasm) every await resolves as a microtask, so without
+ * this a whole run is one task: an AbortSignal.timeout would never fire, a page would freeze, and a
+ * test runner's worker would miss its RPC deadlines.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** Stage 1 draws its own dropout masks and cubes: a seed of its own, so stage 2 does not replay them. */

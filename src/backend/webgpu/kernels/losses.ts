@@ -12,6 +12,7 @@ import softmaxSource from '../../../../shaders/loss-softmax.wgsl';
 import workgroupSumSource from '../../../../shaders/loss-workgroup-sum.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
+import { reductionShape } from '../profile.js';
 import { grid1d } from '../runtime.js';
 
 /**
@@ -24,8 +25,6 @@ import { grid1d } from '../runtime.js';
 
 /** Threads per workgroup at most; 256 is the WebGPU default limit and enough to hide latency. */
 const PREFERRED_WORKGROUP = 256;
-/** Voxels each thread of a partial-sum workgroup folds serially before the tree sum. */
-const ITEMS_PER_THREAD = 4;
 /** Partial sums per voxel chunk for diceCeLoss: intersection, sum p, sum y per class, then CE and count. */
 const diceQuantities = (classes: number): number => 3 * classes + 2;
 
@@ -57,6 +56,9 @@ export function makeLossKernels(ctx: WebGpuContext) {
     Math.min(PREFERRED_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX),
   );
   const maxGroupsPerDim = limits.maxComputeWorkgroupsPerDimension;
+  // The partial-sum and finalize passes tree-sum in workgroup memory (profile.ts says why the width
+  // depends on the adapter); the per-voxel gradient passes keep the full width.
+  const { workgroup: sumWorkgroup, itemsPerInvocation: ITEMS_PER_THREAD } = reductionShape(ctx.profile, maxWorkgroup);
 
   /** Chunks of `wg * items` voxels covering `voxels`, with items raised until the chunks fit one grid axis. */
   function chunking(voxels: number, wg: number): { chunks: number; items: number } {
@@ -69,6 +71,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
 
   function buildDiceCePrograms(classes: number) {
     const constants = { C: classes, Q: diceQuantities(classes), WG: maxWorkgroup };
+    const sumConstants = { ...constants, WG: sumWorkgroup };
     return {
       partials: {
         name: 'dice-ce-partials',
@@ -80,7 +83,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
           ['chunks', 'u32'],
           ['region', 'u32'],
         ],
-        constants,
+        constants: sumConstants,
       } satisfies ProgramInfo,
       finalize: {
         name: 'dice-ce-finalize',
@@ -91,7 +94,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
           ['chunks', 'u32'],
           ['weight', 'f32'],
         ],
-        constants,
+        constants: sumConstants,
       } satisfies ProgramInfo,
       grad: {
         name: 'dice-ce-grad',
@@ -115,14 +118,14 @@ export function makeLossKernels(ctx: WebGpuContext) {
         source: msePartialsSource,
         includes: [softmaxSource, mseCommonSource, workgroupSumSource],
         uniforms: [...mseUniforms, ['items', 'u32']],
-        constants: { C: classes, WG: maxWorkgroup },
+        constants: { C: classes, WG: sumWorkgroup },
       } satisfies ProgramInfo,
       finalize: {
         name: 'disagreement-mse-finalize',
         source: mseFinalizeSource,
         includes: [workgroupSumSource],
         uniforms: [['chunks', 'u32']],
-        constants: { WG: maxWorkgroup },
+        constants: { WG: sumWorkgroup },
       } satisfies ProgramInfo,
       grad: {
         name: 'disagreement-mse-grad',
@@ -140,7 +143,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
       const spatial = logits.size / (samples * classes);
       const programs = diceCePrograms(classes);
       const Q = diceQuantities(classes);
-      const { chunks, items } = chunking(spatial, maxWorkgroup);
+      const { chunks, items } = chunking(spatial, sumWorkgroup);
       const partials = ctx.alloc([samples, chunks, Q], 'float32', 'dice-ce-partials');
       // Totals per sample, then (ratio, scale) per (n, c), then the cross-entropy scale.
       const stats = ctx.alloc([samples * Q + 2 * samples * classes + 1], 'float32', 'dice-ce-stats');
@@ -177,7 +180,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
       const voxels = logits.size / classes;
       const spatial = voxels / samples;
       const programs = msePrograms(classes);
-      const { chunks, items } = chunking(voxels, maxWorkgroup);
+      const { chunks, items } = chunking(voxels, sumWorkgroup);
       const partials = ctx.alloc([chunks, 2], 'float32', 'disagreement-mse-partials');
       const stats = ctx.alloc([1], 'float32', 'disagreement-mse-stats');
       const loss = ctx.alloc([], 'float32', 'disagreement-mse-loss');

@@ -5,11 +5,9 @@ import channelReduceSource from '../../../../shaders/channel-reduce.wgsl';
 import sumTermSource from '../../../../shaders/channel-reduce-sum.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
+import { reductionShape } from '../profile.js';
 import { grid1d } from '../runtime.js';
 import { voxelsPerSlice } from './elementwise.js';
-
-/** Values each invocation adds before the workgroup tree: 4 keeps the sequential part short. */
-const ITEMS_PER_INVOCATION = 4;
 
 const REDUCE_UNIFORMS = [
   ['channels', 'u32'],
@@ -49,8 +47,8 @@ export interface ChannelReducer {
 }
 
 export function makeChannelReducer(ctx: WebGpuContext): ChannelReducer {
-  const WG = reduceWorkgroupSize(ctx.limits);
-  const tile = WG * ITEMS_PER_INVOCATION;
+  const { workgroup: WG, itemsPerInvocation: ITEMS } = reductionShape(ctx.profile, reduceWorkgroupSize(ctx.limits));
+  const tile = WG * ITEMS;
   const programs = new Map<string, ProgramInfo>();
   const programFor = (name: string, source: string): ProgramInfo => {
     let program = programs.get(name);
@@ -60,7 +58,7 @@ export function makeChannelReducer(ctx: WebGpuContext): ChannelReducer {
         source,
         includes: [channelReduceSource],
         uniforms: REDUCE_UNIFORMS,
-        constants: { WG, ITEMS: ITEMS_PER_INVOCATION },
+        constants: { WG, ITEMS },
       };
       programs.set(name, program);
     }
