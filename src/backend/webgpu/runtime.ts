@@ -10,6 +10,12 @@ export interface Dispatch {
   readonly workgroups: readonly [number, number?, number?];
 }
 
+/** A compiled program: its pipeline and the bind group layout every dispatch of it binds. */
+interface CompiledProgram {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
 /** Each dispatch gets its own 256-byte slice of one uniform ring (minUniformBufferOffsetAlignment). */
 const UNIFORM_SLOT_BYTES = 256;
 const UNIFORM_SLOTS = 512;
@@ -22,10 +28,13 @@ const UNIFORM_SLOTS = 512;
  */
 export class WebGpuRuntime {
   readonly pool: BufferPool;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Pipelines by pipelineKey, and the same entries by program object (skips building the key per dispatch). */
+  private readonly pipelines = new Map<string, CompiledProgram>();
+  private readonly compiled = new WeakMap<ProgramInfo, CompiledProgram>();
   private readonly compileChecks: Promise<void>[] = [];
   private readonly uniformRing: GPUBuffer;
   private readonly uniformStaging = new ArrayBuffer(UNIFORM_SLOT_BYTES * UNIFORM_SLOTS);
+  private readonly uniformView = new DataView(this.uniformStaging);
   private uniformSlot = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -63,10 +72,20 @@ export class WebGpuRuntime {
     return this.lost;
   }
 
-  private pipeline(program: ProgramInfo): GPUComputePipeline {
+  private pipeline(program: ProgramInfo): CompiledProgram {
+    const known = this.compiled.get(program);
+    if (known) return known;
     const key = pipelineKey(program);
-    let pipeline = this.pipelines.get(key);
-    if (pipeline) return pipeline;
+    let entry = this.pipelines.get(key);
+    if (!entry) {
+      entry = this.createPipeline(program, key);
+      this.pipelines.set(key, entry);
+    }
+    this.compiled.set(program, entry);
+    return entry;
+  }
+
+  private createPipeline(program: ProgramInfo, key: string): CompiledProgram {
     const code = fullSource(program);
     if (typeof process !== 'undefined' && process.env?.SDS_DEBUG_WGSL) console.log(`// ---- ${key}\n${code}`);
     const module = this.device.createShaderModule({ code, label: program.name });
@@ -79,13 +98,12 @@ export class WebGpuRuntime {
         }
       }),
     );
-    pipeline = this.device.createComputePipeline({
+    const pipeline = this.device.createComputePipeline({
       layout: 'auto',
       compute: { module, entryPoint: 'main', constants: program.constants ? { ...program.constants } : undefined },
       label: key,
     });
-    this.pipelines.set(key, pipeline);
-    return pipeline;
+    return { pipeline, layout: pipeline.getBindGroupLayout(0) };
   }
 
   private currentPass(): GPUComputePassEncoder {
@@ -98,18 +116,18 @@ export class WebGpuRuntime {
   run(program: ProgramInfo, dispatch: Dispatch): void {
     if (this.lost) throw this.deviceError!;
     if (this.uniformSlot === UNIFORM_SLOTS) this.submit();
-    const pipeline = this.pipeline(program);
+    const compiled = this.pipeline(program);
     const offset = this.uniformSlot * UNIFORM_SLOT_BYTES;
-    const size = uniformBytes(program.uniforms);
-    const view = new DataView(this.uniformStaging, offset, UNIFORM_SLOT_BYTES);
-    packUniforms(program.uniforms, dispatch.uniforms, view, 0);
-    this.device.queue.writeBuffer(this.uniformRing, offset, this.uniformStaging, offset, size);
+    // Staged only: submit() uploads all slots used since the last submit in one writeBuffer.
+    packUniforms(program.uniforms, dispatch.uniforms, this.uniformView, offset);
     this.uniformSlot++;
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformRing, offset, size } }];
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.uniformRing, offset, size: uniformBytes(program.uniforms) } },
+    ];
     dispatch.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: program.name });
+    const bindGroup = this.device.createBindGroup({ layout: compiled.layout, entries, label: program.name });
     const pass = this.currentPass();
-    pass.setPipeline(pipeline);
+    pass.setPipeline(compiled.pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = dispatch.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
@@ -140,6 +158,11 @@ export class WebGpuRuntime {
   /** Submits recorded work without waiting for it. */
   submit(): void {
     this.endPass();
+    if (this.uniformSlot > 0) {
+      // Queue order puts this write after the previous submit (which read the old slot values) and
+      // before this one: one upload per submit instead of one per dispatch.
+      this.device.queue.writeBuffer(this.uniformRing, 0, this.uniformStaging, 0, this.uniformSlot * UNIFORM_SLOT_BYTES);
+    }
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
