@@ -4,8 +4,8 @@
 // pace (docs/reliability.md: 0.26 s per iteration on an H100). Measured on one V-Net training step
 // (forward + backward, nFilters 2, a batch of 2 16^3 patches) recorded back to back; the GPU
 // work is submitted and waited for outside the timed part, so the adapter's speed does not enter.
-// Options: --steps 1 (timed per round; one step stays under the 512-dispatch uniform ring, so the
-// GPU gets no work while the host records)  --rounds 15
+// Options: --steps 1 (timed per round: one step is ~515 dispatches, so the 512-slot uniform ring
+// submits once near its end and the GPU runs little while the host records)  --rounds 15
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import { VNet } from '../src/nn/vnet.js';
 import { writeReport } from './support/report.js';

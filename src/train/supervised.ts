@@ -28,6 +28,7 @@ import {
   writePatch,
 } from './patches.js';
 import { RandomStream } from './random-stream.js';
+import { yieldToEventLoop } from './yield.js';
 
 /** Hippocampus default (see the module comment). Tensor order [D, H, W]. */
 export const HIPPOCAMPUS_PATCH: Vec3 = [32, 48, 32];
@@ -183,6 +184,7 @@ export class SupervisedTrainer {
     let totalMs = 0;
     try {
       for (let k = 0; k < iterations; k++) {
+        await yieldToEventLoop();
         if (signal?.aborted) break;
         const start = performance.now();
         for (let n = 0; n < batchSize; n++) {

@@ -38,6 +38,7 @@ import { resolveSdsConfig, type SdsConfig } from './config.js';
 import { type SdsEvent, sdsIteration } from './iteration.js';
 import { disposeSdsBatch, SdsSampler } from './sampler.js';
 import { createSdsState, disposeSdsState, type SdsState } from './state.js';
+import { yieldToEventLoop } from '../yield.js';
 
 export type SdsTrainerEvent =
   | (SdsEvent & {
@@ -224,16 +225,6 @@ class Run {
     }
     return true;
   }
-}
-
-/**
- * Lets timers, I/O and rendering run between iterations. On backends whose kernels finish
- * synchronously (reference, single-threaded wasm) every await resolves as a microtask, so without
- * this a whole run is one task: an AbortSignal.timeout would never fire, a page would freeze, and a
- * test runner's worker would miss its RPC deadlines.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** Stage 1 draws its own dropout masks and cubes: a seed of its own, so stage 2 does not replay them. */

@@ -58,11 +58,11 @@ export function makeLossKernels(ctx: WebGpuContext) {
   const maxGroupsPerDim = limits.maxComputeWorkgroupsPerDimension;
   // The partial-sum and finalize passes tree-sum in workgroup memory (profile.ts says why the width
   // depends on the adapter); the per-voxel gradient passes keep the full width.
-  const { workgroup: sumWorkgroup, itemsPerInvocation: ITEMS_PER_THREAD } = reductionShape(ctx.profile, maxWorkgroup);
+  const { workgroup: sumWorkgroup, itemsPerInvocation: itemsPerThread } = reductionShape(ctx.profile, maxWorkgroup);
 
   /** Chunks of `wg * items` voxels covering `voxels`, with items raised until the chunks fit one grid axis. */
   function chunking(voxels: number, wg: number): { chunks: number; items: number } {
-    const items = Math.max(ITEMS_PER_THREAD, Math.ceil(voxels / (wg * maxGroupsPerDim)));
+    const items = Math.max(itemsPerThread, Math.ceil(voxels / (wg * maxGroupsPerDim)));
     return { chunks: Math.max(1, Math.ceil(voxels / (wg * items))), items };
   }
 
