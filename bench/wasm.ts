@@ -12,8 +12,9 @@
  * --quick (or BENCH_QUICK=1): fewer repeats and a 1 s budget per peer measurement; BENCH_CASES=<text>
  * keeps only the cases whose name contains it; BENCH_PEERS=<text> only the peers whose name contains it
  * (BENCH_PEERS=onnxruntime skips tfjs-cpu, which takes most of a full run's time and does not depend on
- * the wasm variant); BENCH_ROUNDS=<n> (default 3, 1 with --quick): alternating rounds of ours and
- * ORT-web's measurement per row, best of each.
+ * the wasm variant); BENCH_ROUNDS=<n> (default 5, 1 with --quick): alternating rounds of ours and
+ * ORT-web's measurement per row, best of each (each round is the best of BENCH_REPEATS runs of ours
+ * and as many of the peer's).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backend/backend.js';
@@ -108,8 +109,11 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const repeats = Number(process.env.BENCH_REPEATS ?? (quick ? 2 : 5));
   /** Alternating rounds of ours and each peer's measurement (see the peer loop). */
-  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const peerTiming: PeerTiming = quick ? { repeats: 2, budgetMs: 1000 } : { repeats: 3, budgetMs: 3000 };
+  // Five rounds: with three, a slow moment on either side still moved single rows by 15-20% (1-thread
+  // 32->32 read 1.17x and 1.32x against ORT-web in two runs of the same build, 2026-11-27).
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
+  // The peer gets as many timed runs per round as ours: a best-of-N favours the side with more runs.
+  const peerTiming: PeerTiming = quick ? { repeats: 2, budgetMs: 1000 } : { repeats, budgetMs: 3000 };
   const loadAtStart = loadavg();
   const peers = [ortWasmConvPeer(), await tfjsCpuConvPeer()]
     .filter((p): p is ConvPeer => p !== null)

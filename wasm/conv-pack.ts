@@ -15,7 +15,7 @@ export function phaseInputBytes(g: usize): usize {
  */
 // @ts-ignore: decorator
 @inline
-function writePhaseRow(from: usize, row: usize, w: i32, pw: i32, sw: i32, wq: i32): void {
+export function writePhaseRow(from: usize, row: usize, w: i32, pw: i32, sw: i32, wq: i32): void {
   if (sw == 1) {
     memory.copy(row + (<usize>pw << 2), from, <usize>w << 2);
     return;
@@ -106,19 +106,20 @@ export function tapCount(g: usize): i32 {
 /**
  * Taps (kd, kh, kw) -> (byte offset into a packed input relative to an output row's origin, byte offset
  * of the tap's weights), for an input whose (z, y) rows each hold `rowChannels` channels of rowFloats
- * (1: the phase layout; Ci: the channel-interleaved layout) and weights whose taps are `rowChannels`
- * 4-float groups apart. Returns the tap count.
+ * (1: the phase layout; Ci: the channel-interleaved layout), a kd step `zRows` (z, y) rows apart and a
+ * kh step `yRows` apart, and weights whose taps are `rowChannels` 4-float groups apart. Returns the
+ * tap count.
  */
-function buildTaps(g: usize, taps: usize, rowChannels: i32): i32 {
+function buildTaps(g: usize, taps: usize, rowChannels: i32, zRows: i32, yRows: i32): i32 {
   const kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
-  const dd = geo(g, G_DD), dh = geo(g, G_DH), dw = geo(g, G_DW), sw = geo(g, G_SW);
-  const hp = geo(g, G_H) + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
+  const dw = geo(g, G_DW), sw = geo(g, G_SW);
+  const rowFloats = phaseRowFloats(g), wq = rowFloats / sw;
   let t = 0;
   for (let a = 0; a < kd; a++) {
     for (let b = 0; b < kh; b++) {
       for (let c = 0; c < kw; c++) {
         const col = c * dw;
-        const off = (a * dd * hp + b * dh) * rowChannels * rowFloats + (col % sw) * wq + col / sw;
+        const off = (a * zRows + b * yRows) * rowChannels * rowFloats + (col % sw) * wq + col / sw;
         store<i32>(taps + (<usize>t << 3), off << 2);
         store<i32>(taps + (<usize>t << 3) + 4, (t * rowChannels) << 4);
         t++;
@@ -130,7 +131,8 @@ function buildTaps(g: usize, taps: usize, rowChannels: i32): i32 {
 
 /** Taps on the phase layout (packInputPhasesRange), 4 weights per tap: the backward-filter's. */
 export function buildForwardTaps(g: usize, taps: usize): i32 {
-  return buildTaps(g, taps, 1);
+  const hp = geo(g, G_H) + 2 * geo(g, G_PH);
+  return buildTaps(g, taps, 1, geo(g, G_DD) * hp, geo(g, G_DH));
 }
 
 /**
@@ -138,7 +140,13 @@ export function buildForwardTaps(g: usize, taps: usize): i32 {
  * (packWeightsForwardRange).
  */
 export function buildInterleavedTaps(g: usize, taps: usize): i32 {
-  return buildTaps(g, taps, geo(g, G_CI));
+  const hp = geo(g, G_H) + 2 * geo(g, G_PH);
+  return buildTaps(g, taps, geo(g, G_CI), geo(g, G_DD) * hp, geo(g, G_DH));
+}
+
+/** The forward's taps on one output row's private input rows ([kD][kH][Ci][rowFloats], packOutputRowInput in conv.ts). */
+export function buildRowPackedTaps(g: usize, taps: usize): i32 {
+  return buildTaps(g, taps, geo(g, G_CI), geo(g, G_KH), 1);
 }
 
 /**

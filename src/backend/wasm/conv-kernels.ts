@@ -56,22 +56,33 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const geo = geometry(rt, x.shape.slice(0, 5), co, out, kernel, p);
   const { g, q } = geo;
   const taps = k.tapCount(q);
-  const xp = heap.alloc(k.phaseInputBytes(q) >>> 0);
   const wf = heap.alloc(blocksOf4(co) * ci * taps * 16);
   const packedBias = heap.alloc(blocksOf4(co) * 16);
   const tapList = heap.alloc(taps * 8);
+  // Down-convolutions (no input row shared between output rows) pack each output row's input into
+  // per-thread scratch as they go; the others pack the whole input once (wasm/conv.ts says why).
+  const perRow = k.forwardPacksPerRow(q) !== 0;
+  const xp = perRow ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
+  const scratch = perRow ? Array.from({ length: rt.threads }, () => heap.alloc(k.rowPackedScratchBytes(q) >>> 0)) : [];
   rt.submit(
-    { split: { fn: 'packInputInterleavedRange', units: k.interleavedInputUnits(q), args: () => [g, ptr(x), xp] } },
+    ...(perRow ? [] : [{ split: { fn: 'packInputInterleavedRange', units: k.interleavedInputUnits(q), args: () => [g, ptr(x), xp] } } as const]),
     { split: { fn: 'packWeightsForwardRange', units: blocksOf4(co), args: () => [g, ptr(w), wf] } },
     {
       run: () => {
-        k.buildInterleavedTaps(g, tapList);
+        if (perRow) k.buildRowPackedTaps(g, tapList);
+        else k.buildInterleavedTaps(g, tapList);
         k.packBias(g, bias ? ptr(bias) : 0, packedBias);
       },
     },
-    { split: { fn: 'conv3dForwardRange', units: k.conv3dForwardUnits(q), args: () => [g, xp, wf, packedBias, tapList, taps, ptr(y)] } },
+    {
+      split: {
+        fn: 'conv3dForwardRange',
+        units: k.conv3dForwardUnits(q),
+        args: (thread) => [g, perRow ? ptr(x) : xp, wf, packedBias, tapList, taps, ptr(y), perRow ? scratch[thread] : 0],
+      },
+    },
   );
-  rt.release(g, xp, wf, packedBias, tapList);
+  rt.release(g, ...(perRow ? scratch : [xp]), wf, packedBias, tapList);
   return y;
 }
 

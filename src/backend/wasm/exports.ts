@@ -21,7 +21,12 @@ export interface KernelExports {
   packFilterOutputRange(g: Ptr, dy: Ptr, dst: Ptr, begin: number, end: number): void;
   packOutputRowsRange(g: Ptr, dy: Ptr, dst: Ptr, channels: number, left: number, rowFloats: number, begin: number, end: number): void;
   conv3dForwardUnits(g: Ptr): number;
-  conv3dForwardRange(g: Ptr, xp: Ptr, wf: Ptr, bias: Ptr, taps: Ptr, tapCount: number, y: Ptr, begin: number, end: number): void;
+  /** `scratch` 0: `input` is the packed input; otherwise x itself, packed per output row into scratch. */
+  conv3dForwardRange(g: Ptr, input: Ptr, wf: Ptr, bias: Ptr, taps: Ptr, tapCount: number, y: Ptr, scratch: Ptr, begin: number, end: number): void;
+  /** 1 when every input row feeds at most one output row (kernel <= stride in D and H): pack per output row. */
+  forwardPacksPerRow(g: Ptr): number;
+  rowPackedScratchBytes(g: Ptr): number;
+  buildRowPackedTaps(g: Ptr, taps: Ptr): number;
   backwardDataLeft(g: Ptr): number;
   backwardDataRowFloats(g: Ptr): number;
   conv3dBackwardDataUnits(g: Ptr): number;
