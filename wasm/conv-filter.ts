@@ -8,7 +8,8 @@
 // only the rows of its own pairs, and the summation order of every output is fixed by the geometry,
 // never by the thread split.
 import {
-  G_CI, G_CO, G_DO, G_H, G_HO, G_N, G_PH, G_SD, G_SH, G_WO, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
+  G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KH, G_KW, G_N, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW, G_W,
+  G_WO, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
 } from './conv-geometry';
 import { hsum, madd } from './simd';
 
@@ -103,18 +104,57 @@ function tileStream(dy: usize, x0: usize, x1: usize, bytes: usize, part: usize, 
 }
 
 /**
- * Pair blocks [begin, end) of dw. xp: input in the phase layout; dyq: dy blocked by 4 channels
- * (packFilterOutputRange); taps: the forward tap list; rows: this thread's scratch.
+ * dst[j] = x[c0 + j sW] for the j < count whose column lies in [0, w), zero elsewhere up to `floats`:
+ * one tap's input row for a row of output positions, read straight from x. `xRow` 0: the row is
+ * outside the input.
+ */
+function gatherTapRow(dst: usize, xRow: usize, w: i32, c0: i32, sw: i32, count: i32, floats: i32): void {
+  let lo = c0 >= 0 ? 0 : (sw - 1 - c0) / sw;
+  let hi = xRow == 0 || c0 > w - 1 ? 0 : min(count, (w - 1 - c0) / sw + 1);
+  if (hi <= lo) {
+    lo = 0;
+    hi = 0;
+  }
+  if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
+  let j = lo;
+  if (sw == 1) {
+    // (memory.copy bounds-checks its source even for 0 bytes, and c0 + lo may be -1 when hi == 0.)
+    if (hi > lo) memory.copy(dst + (<usize>lo << 2), xRow + (<usize>(c0 + lo) << 2), <usize>(hi - lo) << 2);
+    j = hi;
+  } else if (sw == 2) {
+    // Even columns of 8 at a time (from c0 + 2j) with one shuffle.
+    for (; j + 4 <= hi && c0 + 2 * j + 8 <= w; j += 4) {
+      const from = xRow + (<usize>(c0 + 2 * j) << 2);
+      const a = v128.load(from), b = v128.load(from, 16);
+      v128.store(dst + (<usize>j << 2), i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+    }
+  }
+  for (; j < hi; j++) store<f32>(dst + (<usize>j << 2), load<f32>(xRow + (<usize>(c0 + j * sw) << 2)));
+  if (floats > hi) memory.fill(dst + (<usize>hi << 2), 0, <usize>(floats - hi) << 2);
+}
+
+/**
+ * Pair blocks [begin, end) of dw. dyq: dy blocked by 4 channels (packFilterOutputRange); rows: this
+ * thread's scratch. The pairs' input rows come from `xp`, x in the phase layout (packInputPhasesRange),
+ * one memory.copy per row at the offsets of the tap list `taps`; or, when `xp` is 0, straight from `x`
+ * (gatherTapRow). Straight is for geometries whose input rows feed one output row each
+ * (forwardPacksPerRow: the k2 s2 down-convs), where the phase copy moved as many bytes as the row
+ * copies: 1.12x at 16->32 k2 s2 @64^3 (1 thread, same process, alternating, 2026-11-27). Where rows
+ * are reused (k3 s1), the phase copy is 1/27 of the row copies and the bounds-checked gather lost
+ * 9-12% to memory.copy of padded rows.
  */
 export function conv3dBackwardFilterRange(
-  g: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, dw: usize, rows: usize, begin: i32, end: i32,
+  g: usize, x: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, dw: usize, rows: usize, begin: i32, end: i32,
 ): void {
-  const n = geo(g, G_N), ci = geo(g, G_CI), co = geo(g, G_CO), dOut = geo(g, G_DO), hOut = geo(g, G_HO);
-  const sd = geo(g, G_SD), sh = geo(g, G_SH), hp = geo(g, G_H) + 2 * geo(g, G_PH);
+  const n = geo(g, G_N), ci = geo(g, G_CI), co = geo(g, G_CO), dOut = geo(g, G_DO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
+  const d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W), kh = geo(g, G_KH), kw = geo(g, G_KW);
+  const sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW), pd = geo(g, G_PD), ph = geo(g, G_PH), pw = geo(g, G_PW);
+  const dd = geo(g, G_DD), dh = geo(g, G_DH), dwl = geo(g, G_DW);
   const coBlocks = blocksOf4(co), pairs = ci * taps_, pairBlocks = filterPairBlocks(g, taps_);
   const rowBytes = <usize>filterRowVectors(g) << 4, planeBytes = <usize>hOut * rowBytes;
+  const rowFloatsOut = filterRowVectors(g) * 4;
   const dyBlockBytes = <usize>dOut * planeBytes << 2;
-  const rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
+  const hp = h + 2 * ph, rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
   const partStrideC = <usize>(pairBlocks * 2) << 4;
   const planesPerChunk = filterPlanesPerChunk(g);
   for (let cb = 0; cb < coBlocks; cb++) {
@@ -130,11 +170,26 @@ export function conv3dBackwardFilterRange(
         for (let j = 0; j < (pb1 - pb0) * 2; j++) {
           const m = min(pb0 * 2 + j, pairs - 1);
           const c = m / taps_, t = m % taps_;
-          const src = xp + ((<usize>(b * ci + c) * <usize>chFloats) << 2) + <usize>load<i32>(taps + (<usize>t << 3));
           let dst = rows + <usize>j * chunkBytes;
+          if (xp != 0) {
+            const src = xp + ((<usize>(b * ci + c) * <usize>chFloats) << 2) + <usize>load<i32>(taps + (<usize>t << 3));
+            for (let od = od0; od < od0 + planes; od++) {
+              for (let oh = 0; oh < hOut; oh++) {
+                memory.copy(dst, src + (<usize>((od * sd * hp + oh * sh) * rowFloats) << 2), rowBytes);
+                dst += rowBytes;
+              }
+            }
+            continue;
+          }
+          const ta = t / (kh * kw), tb = (t / kw) % kh, tc = t % kw;
+          const plane = x + ((<usize>(b * ci + c) * <usize>(d * h * w)) << 2);
+          const c0 = tc * dwl - pw;
           for (let od = od0; od < od0 + planes; od++) {
+            const z = od * sd - pd + ta * dd;
             for (let oh = 0; oh < hOut; oh++) {
-              memory.copy(dst, src + (<usize>((od * sd * hp + oh * sh) * rowFloats) << 2), rowBytes);
+              const y = oh * sh - ph + tb * dh;
+              const inside = z >= 0 && z < d && y >= 0 && y < h;
+              gatherTapRow(dst, inside ? plane + ((<usize>(z * h + y) * <usize>w) << 2) : 0, w, c0, sw, wOut, rowFloatsOut);
               dst += rowBytes;
             }
           }

@@ -131,23 +131,32 @@ export function backwardDataRowFloats(g: usize): i32 {
   return backwardDataLeft(g) + geo(g, G_WO) + (geo(g, G_W) + sw - 1) / sw + (sw - 1 + geo(g, G_PW)) / sw + 16;
 }
 
+/** Units of conv3dBackwardDataRange: rows (n, input-channel block, id, ih), every W phase inside. */
 export function conv3dBackwardDataUnits(g: usize): i32 {
-  return geo(g, G_N) * blocksOf4(geo(g, G_CI)) * geo(g, G_D) * geo(g, G_H) * geo(g, G_SW);
+  return geo(g, G_N) * blocksOf4(geo(g, G_CI)) * geo(g, G_D) * geo(g, G_H);
+}
+
+/** Bytes of one thread's phase rows for conv3dBackwardDataRange when sW > 1: [4 channels][sW][J]. */
+export function backwardDataPhaseScratchBytes(g: usize): usize {
+  const sw = geo(g, G_SW);
+  return (<usize>(4 * sw * ((geo(g, G_W) + sw - 1) / sw)) + SLACK_FLOATS) << 2;
 }
 
 /**
- * dx = conv_transpose(dy, w) over units (n, input-channel block, id, ih, W phase r), r fastest.
+ * dx = conv_transpose(dy, w) over units (n, input-channel block, id, ih), each covering every W phase.
  * dx[i] gathers dy[o] * w[k] where i = o * s - p + k * dil, i.e. o = (i + p - k * dil) / s when that
  * divides exactly and lands inside dy. Along D and H that selects taps per row; along W, the inputs
  * of one phase (iw = j * sW + r) all use the same kw set, each reading dy at o = j + (r + pW - kw dW) / sW:
- * contiguous in j, which is what a register tile needs. `scratch` holds this unit's tap list.
+ * contiguous in j, which is what a register tile needs. `scratch` holds a phase's tap list.
+ * With sW > 1 the tiles write each phase's outputs contiguously into this thread's `phased` rows
+ * ([4][sW][J], J = ceil(W / sW): whole-vector stores instead of strided lanes), and the unit then
+ * interleaves them into dx while they are in L1. A separate pass over a phase-split copy of the
+ * whole dx wrote and re-read 16 MB at the 16->32 k2 s2 down-conv's backward: this is 1.12x there
+ * (1 thread, same process, alternating, 2026-11-27, bit-identical).
  */
 export function conv3dBackwardDataRange(
-  g: usize, dyp: usize, wb: usize, zeroBias: usize, dx: usize, scratch: usize, begin: i32, end: i32,
+  g: usize, dyp: usize, wb: usize, zeroBias: usize, dx: usize, scratch: usize, phased: usize, begin: i32, end: i32,
 ): void {
-  // With sW > 1 the tiles write each phase's outputs contiguously into `dx` laid out as
-  // [N][Ci][D][H][sW][J] (J = ceil(W / sW)): whole-vector stores instead of strided lanes;
-  // unphaseRowsRange then interleaves the phases into the real dx.
   const ci = geo(g, G_CI), co = geo(g, G_CO), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);
   const dOut = geo(g, G_DO), hOut = geo(g, G_HO), kd = geo(g, G_KD), kh = geo(g, G_KH), kw = geo(g, G_KW);
   const sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW);
@@ -155,69 +164,59 @@ export function conv3dBackwardDataRange(
   const blocks = blocksOf4(ci), left = backwardDataLeft(g), rowFloats = backwardDataRowFloats(g);
   const allTaps = tapCount(g);
   const srcStrideA = <usize>(dOut * hOut * rowFloats) << 2, wStrideA = <usize>allTaps << 4;
-  const phaseLen = (w + sw - 1) / sw, rowLen = sw == 1 ? w : sw * phaseLen;
-  const outStrideC = <usize>(d * h * rowLen) << 2;
+  const phaseLen = (w + sw - 1) / sw;
+  const dxStrideC = <usize>(d * h * w) << 2, phasedStrideC = <usize>(sw * phaseLen) << 2;
   for (let u = begin; u < end; u++) {
-    const r = u % sw;
-    let rest = u / sw;
-    const ih = rest % h;
-    rest /= h;
+    const ih = u % h;
+    let rest = u / h;
     const id = rest % d;
     rest /= d;
     const b = rest % blocks, n = rest / blocks;
-    const count = (w - r + sw - 1) / sw;
-    if (count <= 0) continue;
-    let taps = 0;
-    for (let a = 0; a < kd; a++) {
-      const numD = id + pd - a * dd;
-      if (numD < 0 || numD % sd != 0 || numD / sd >= dOut) continue;
-      for (let c = 0; c < kh; c++) {
-        const numH = ih + ph - c * dh;
-        if (numH < 0 || numH % sh != 0 || numH / sh >= hOut) continue;
-        const rowBase = ((numD / sd) * hOut + numH / sh) * rowFloats + left;
-        for (let e = 0; e < kw; e++) {
-          const numW = r + pw - e * dw;
-          if (numW % sw != 0) continue;
-          const entry = scratch + (<usize>taps << 3);
-          store<i32>(entry, (rowBase + numW / sw) << 2);
-          store<i32>(entry, ((a * kh + c) * kw + e) << 4, 4);
-          taps++;
+    const validC = min(4, ci - b * 4);
+    const dxRow = dx + ((<usize>(((n * ci + b * 4) * d + id) * h + ih) * <usize>w) << 2);
+    for (let r = 0; r < sw; r++) {
+      const count = (w - r + sw - 1) / sw;
+      if (count <= 0) continue;
+      let taps = 0;
+      for (let a = 0; a < kd; a++) {
+        const numD = id + pd - a * dd;
+        if (numD < 0 || numD % sd != 0 || numD / sd >= dOut) continue;
+        for (let c = 0; c < kh; c++) {
+          const numH = ih + ph - c * dh;
+          if (numH < 0 || numH % sh != 0 || numH / sh >= hOut) continue;
+          const rowBase = ((numD / sd) * hOut + numH / sh) * rowFloats + left;
+          for (let e = 0; e < kw; e++) {
+            const numW = r + pw - e * dw;
+            if (numW % sw != 0) continue;
+            const entry = scratch + (<usize>taps << 3);
+            store<i32>(entry, (rowBase + numW / sw) << 2);
+            store<i32>(entry, ((a * kh + c) * kw + e) << 4, 4);
+            taps++;
+          }
         }
       }
+      const src = dyp + (<usize>n * <usize>co * srcStrideA);
+      const out = sw == 1 ? dxRow : phased + (<usize>(r * phaseLen) << 2);
+      tileRow(src, srcStrideA, co, scratch, taps, wb + <usize>(b * co) * wStrideA, wStrideA, zeroBias,
+        out, sw == 1 ? dxStrideC : phasedStrideC, 4, count, validC);
     }
-    const src = dyp + (<usize>n * <usize>co * srcStrideA);
-    const out = dx + ((<usize>(((n * ci + b * 4) * d + id) * h + ih) * <usize>rowLen + <usize>(r * phaseLen)) << 2);
-    tileRow(src, srcStrideA, co, scratch, taps, wb + <usize>(b * co) * wStrideA, wStrideA, zeroBias,
-      out, outStrideC, 4, count, min(4, ci - b * 4));
+    if (sw > 1) {
+      for (let c = 0; c < validC; c++) unphaseRow(phased + <usize>c * phasedStrideC, dxRow + <usize>c * dxStrideC, w, sw, phaseLen);
+    }
   }
 }
 
-/** Rows of dx, the units of unphaseRowsRange. */
-export function backwardDataRows(g: usize): i32 {
-  return geo(g, G_N) * geo(g, G_CI) * geo(g, G_D) * geo(g, G_H);
-}
-
-/** Bytes of the phase-split dx that conv3dBackwardDataRange writes when sW > 1. */
-export function backwardDataPhaseBytes(g: usize): usize {
-  const sw = geo(g, G_SW);
-  return (<usize>backwardDataRows(g) * <usize>(sw * ((geo(g, G_W) + sw - 1) / sw))) << 2;
-}
-
-/** dx[row][iw] = phased[row][iw % sW][iw / sW] for rows [begin, end). */
-export function unphaseRowsRange(g: usize, phased: usize, dx: usize, begin: i32, end: i32): void {
-  const w = geo(g, G_W), sw = geo(g, G_SW), phaseLen = (w + sw - 1) / sw;
-  for (let row = begin; row < end; row++) {
-    const from = phased + (<usize>row * <usize>(sw * phaseLen) << 2), to = dx + (<usize>row * <usize>w << 2);
-    let i = 0;
-    if (sw == 2) {
-      // Interleave 4 even and 4 odd columns into 8 with two shuffles.
-      const odd = from + (<usize>phaseLen << 2);
-      for (; i + 8 <= w; i += 8) {
-        const a = v128.load(from + (<usize>i << 1)), b = v128.load(odd + (<usize>i << 1));
-        v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23));
-        v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31), 16);
-      }
+/** to[iw] = from[iw % sW][iw / sW] for one row of w floats, from [sW][phaseLen]. */
+function unphaseRow(from: usize, to: usize, w: i32, sw: i32, phaseLen: i32): void {
+  let i = 0;
+  if (sw == 2) {
+    // Interleave 4 even and 4 odd columns into 8 with two shuffles.
+    const odd = from + (<usize>phaseLen << 2);
+    for (; i + 8 <= w; i += 8) {
+      const a = v128.load(from + (<usize>i << 1)), b = v128.load(odd + (<usize>i << 1));
+      v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23));
+      v128.store(to + (<usize>i << 2), i8x16.shuffle(a, b, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31), 16);
     }
-    for (; i < w; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>((i % sw) * phaseLen + i / sw) << 2)));
   }
+  for (; i < w; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>((i % sw) * phaseLen + i / sw) << 2)));
 }

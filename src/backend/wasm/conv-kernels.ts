@@ -100,10 +100,9 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
   const dyp = heap.alloc((n * co * rows * rowFloats + 16) * 4);
   const wb = heap.alloc(blocksOf4(ci) * co * taps * 16);
   const zeroBias = rt.int32Block([0, 0, 0, 0]);
-  // One tap list per thread: units build theirs while other threads build their own.
+  // Per thread: a tap list, and with sW > 1 the phase rows of the unit it is on (wasm/conv.ts).
   const scratch = Array.from({ length: rt.threads }, () => heap.alloc(taps * 8));
-  // Strided along W: tiles write phase rows into `phased`, a second pass interleaves them into dx.
-  const phased = p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseBytes(q) >>> 0) : 0;
+  const phased = Array.from({ length: rt.threads }, () => (p.stride[2] > 1 ? heap.alloc(k.backwardDataPhaseScratchBytes(q) >>> 0) : 0));
   rt.submit(
     packRows(g, dy, dyp, co, left, rowFloats),
     { split: { fn: 'packWeightsBackwardDataRange', units: blocksOf4(ci), args: () => [g, ptr(w), wb] } },
@@ -111,15 +110,11 @@ export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p
       split: {
         fn: 'conv3dBackwardDataRange',
         units: k.conv3dBackwardDataUnits(q),
-        args: (thread) => [g, dyp, wb, zeroBias, phased || ptr(dx), scratch[thread]],
+        args: (thread) => [g, dyp, wb, zeroBias, ptr(dx), scratch[thread], phased[thread]],
       },
     },
   );
-  if (phased) {
-    rt.submit({ split: { fn: 'unphaseRowsRange', units: k.backwardDataRows(q), args: () => [g, phased, ptr(dx)] } });
-    rt.release(phased);
-  }
-  rt.release(g, dyp, wb, zeroBias, ...scratch);
+  rt.release(g, dyp, wb, zeroBias, ...scratch, ...phased.filter((block) => block !== 0));
   return dx;
 }
 
@@ -133,25 +128,27 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   const taps = k.tapCount(q);
   const rowFloats = k.filterRowVectors(q) * 4;
   const coPadded = blocksOf4(co) * 4;
-  const xp = heap.alloc(k.phaseInputBytes(q) >>> 0);
   const dyq = heap.alloc((n * coPadded * dy.shape[2] * dy.shape[3] * rowFloats + 16) * 4);
   const coBlocks = blocksOf4(co);
-  const tapList = heap.alloc(taps * 8);
   const partial = heap.alloc(k.filterPartialBytes(q, taps) >>> 0);
-  // Each thread copies the input rows of its own pairs into its own block.
+  // Each thread copies the input rows of its own pairs into its own block: from a phase-split copy
+  // of x, or straight from x where no input row is reused (wasm/conv-filter.ts says why).
   const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
+  const straight = k.forwardPacksPerRow(q) !== 0;
+  const xp = straight ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
+  const tapList = heap.alloc(taps * 8);
   rt.submit(
-    packInput(rt, geo, x, xp),
+    ...(straight ? [] : [packInput(rt, geo, x, xp)]),
     { split: { fn: 'packFilterOutputRange', units: n * coBlocks, args: () => [g, ptr(dy), dyq] } },
     { run: () => k.buildForwardTaps(g, tapList) },
     {
       split: {
         fn: 'conv3dBackwardFilterRange',
         units: k.conv3dBackwardFilterUnits(q, taps),
-        args: (thread) => [g, xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
+        args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
       },
     },
   );
-  rt.release(g, xp, dyq, tapList, partial, ...rows);
+  rt.release(g, ...(straight ? [] : [xp]), tapList, dyq, partial, ...rows);
   return dw;
 }

@@ -30,16 +30,17 @@ export interface KernelExports {
   backwardDataLeft(g: Ptr): number;
   backwardDataRowFloats(g: Ptr): number;
   conv3dBackwardDataUnits(g: Ptr): number;
-  backwardDataRows(g: Ptr): number;
-  backwardDataPhaseBytes(g: Ptr): number;
-  unphaseRowsRange(g: Ptr, phased: Ptr, dx: Ptr, begin: number, end: number): void;
-  conv3dBackwardDataRange(g: Ptr, dyp: Ptr, wb: Ptr, zeroBias: Ptr, dx: Ptr, scratch: Ptr, begin: number, end: number): void;
+  backwardDataPhaseScratchBytes(g: Ptr): number;
+  /** `phased` (per thread, sW > 1 only): the unit's phase rows before they are interleaved into dx. */
+  conv3dBackwardDataRange(g: Ptr, dyp: Ptr, wb: Ptr, zeroBias: Ptr, dx: Ptr, scratch: Ptr, phased: Ptr, begin: number, end: number): void;
   filterRowVectors(g: Ptr): number;
   filterPartialBytes(g: Ptr, taps: number): number;
   conv3dBackwardFilterUnits(g: Ptr, taps: number): number;
   filterScratchBytes(g: Ptr): number;
+  /** `xp` 0: the pairs' rows are gathered straight from `x` (down-convs); otherwise copied from `xp` at `taps`. */
   conv3dBackwardFilterRange(
     g: Ptr,
+    x: Ptr,
     xp: Ptr,
     dyq: Ptr,
     taps: Ptr,
@@ -165,5 +166,4 @@ export type SplitKernelName =
   | 'packWeightsBackwardDataRange'
   | 'conv3dForwardRange'
   | 'conv3dBackwardDataRange'
-  | 'unphaseRowsRange'
   | 'conv3dBackwardFilterRange';
