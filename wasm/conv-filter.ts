@@ -16,6 +16,11 @@ import { hsum, madd } from './simd';
 /** Pairs whose rows one thread copies at a time: 32 x 4 KiB chunk rows stay within L2. */
 const PAIRS_PER_BLOCK = 32;
 
+/** Pair blocks of one pass (conv3dBackwardFilterRange streams dy once per pass): threads claim at least this many. */
+export function filterPairBlocksPerPass(): i32 {
+  return PAIRS_PER_BLOCK / 2;
+}
+
 /** Reduction pairs (ci, t) are tiled by 2. */
 export function filterPairBlocks(g: usize, taps: i32): i32 {
   return (geo(g, G_CI) * taps + 1) >> 1;

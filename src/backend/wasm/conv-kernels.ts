@@ -145,6 +145,10 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
       split: {
         fn: 'conv3dBackwardFilterRange',
         units: k.conv3dBackwardFilterUnits(q, taps),
+        // Every call streams all of dy (wasm/conv-filter.ts): with the default chunks of units / 16, the
+        // 16->32 down-conv (64 pair blocks) made 16 calls of 4 units on 2 threads, read its 4 MB dy 16
+        // times (once on 1 thread), and ran 1.1x faster than on 1 thread.
+        minGrain: k.filterPairBlocksPerPass(),
         args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
       },
     },

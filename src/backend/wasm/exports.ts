@@ -37,6 +37,8 @@ export interface KernelExports {
   filterPartialBytes(g: Ptr, taps: number): number;
   conv3dBackwardFilterUnits(g: Ptr, taps: number): number;
   filterScratchBytes(g: Ptr): number;
+  /** Pair blocks whose rows one pass of conv3dBackwardFilterRange copies before it streams dy. */
+  filterPairBlocksPerPass(): number;
   /** `xp` 0: the pairs' rows are gathered straight from `x` (down-convs); otherwise copied from `xp` at `taps`. */
   conv3dBackwardFilterRange(
     g: Ptr,

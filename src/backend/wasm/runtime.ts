@@ -28,6 +28,8 @@ export interface SplitCall {
   readonly units: number;
   /** Arguments before (begin, end); per thread, for per-thread scratch. */
   readonly args: (thread: number) => number[];
+  /** Fewest units per claimed chunk, for kernels that pay a fixed cost per call (default 1). */
+  readonly minGrain?: number;
 }
 
 export type Step = { readonly run: () => void } | { readonly split: SplitCall };
@@ -147,7 +149,7 @@ export class WasmRuntime {
   private async runSplit(call: SplitCall): Promise<void> {
     const threads = this.threads;
     // About 8 chunks per thread: few enough that claiming costs nothing, enough to even out delays.
-    const grain = Math.max(1, Math.ceil(call.units / (threads * 8)));
+    const grain = Math.max(call.minGrain ?? 1, Math.ceil(call.units / (threads * 8)));
     const counter = new Int32Array(this.memory.buffer, this.counter, 1);
     Atomics.store(counter, 0, 0);
     const others: Promise<void>[] = [];
