@@ -264,7 +264,7 @@ describe('convolution fast paths against the reference', () => {
     // leave the input, padded and odd-length rows.
     { x: [2, 6, 7, 5, 19], co: 7, k: [2, 2, 2], s: [2, 2, 2], p: [1, 1, 1], d: [1, 1, 1] },
     { x: [1, 5, 4, 6, 13], co: 6, k: [1, 2, 3], s: [1, 2, 2], p: [0, 1, 1], d: [1, 1, 1] },
-    // Dilated along H: the forward cannot fold kH into its channel walk (conv-pack.ts forwardMergesKh).
+    // Dilated along H: input rows are shared, so the whole-input paths run (wasm/conv.ts inputRowsUnshared).
     { x: [1, 5, 5, 7, 9], co: 5, k: [2, 3, 2], s: [1, 1, 1], p: [1, 2, 0], d: [1, 2, 1] },
     { x: [1, 4, 5, 5, 23], co: 9, k: [3, 1, 3], s: [1, 2, 2], p: [2, 0, 1], d: [2, 1, 2] },
     { x: [1, 7, 3, 4, 17], co: 3, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },

@@ -143,7 +143,7 @@ function gatherTapRow(dst: usize, xRow: usize, w: i32, c0: i32, sw: i32, count: 
  * thread's scratch. The pairs' input rows come from `xp`, x in the phase layout (packInputPhasesRange),
  * one memory.copy per row at the offsets of the tap list `taps`; or, when `xp` is 0, straight from `x`
  * (gatherTapRow). Straight is for geometries whose input rows feed one output row each
- * (forwardPacksPerRow: the k2 s2 down-convs), where the phase copy moved as many bytes as the row
+ * (inputRowsUnshared: the k2 s2 down-convs), where the phase copy moved as many bytes as the row
  * copies: 1.12x at 16->32 k2 s2 @64^3 (1 thread, same process, alternating, 2026-11-27). Where rows
  * are reused (k3 s1), the phase copy is 1/27 of the row copies and the bounds-checked gather lost
  * 9-12% to memory.copy of padded rows.

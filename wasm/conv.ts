@@ -30,16 +30,16 @@ function forwardGroupBlocks(g: usize): i32 {
 
 /**
  * Whether every input (z, y) row feeds at most one output row (kernel <= stride along D and H, no
- * dilation there: the k2 s2 down-convolutions). Then the forward packs each output row's input rows
+ * dilation there: the k2 s2 down-convolutions, and 1x1x1 convolutions). Then the forward packs each output row's input rows
  * itself, into per-thread scratch that stays in L1 (packOutputRowInput), instead of packing the whole
  * input first: the 16->32 down-conv @64^3 wrote and re-read a 16 MB packed copy. Same process, alternating,
  * 1 thread, 2026-11-27: 1.35x (median of 10 rounds, outputs bit-identical).
  */
-export function forwardPacksPerRow(g: usize): bool {
+export function inputRowsUnshared(g: usize): bool {
   return geo(g, G_KD) <= geo(g, G_SD) && geo(g, G_KH) <= geo(g, G_SH) && geo(g, G_DD) == 1 && geo(g, G_DH) == 1;
 }
 
-/** Bytes of one thread's scratch for forwardPacksPerRow: kD x kH rows of every channel, and slack. */
+/** Bytes of one thread's scratch for the forward when inputRowsUnshared: kD x kH rows of every channel, and slack. */
 export function rowPackedScratchBytes(g: usize): usize {
   return (<usize>(geo(g, G_KD) * geo(g, G_KH) * geo(g, G_CI) * phaseRowFloats(g)) + SLACK_FLOATS) << 2;
 }
@@ -80,7 +80,7 @@ function packOutputRowInput(g: usize, x: usize, scratch: usize, n: i32, od: i32,
  * down-conv), and a group's weights stay in cache across all rows (see WEIGHT_GROUP_BYTES).
  * `scratch` 0: `input` is the whole packed input (packInputInterleavedRange). Otherwise `input` is x
  * itself and each output row's input rows are packed into `scratch` when the row starts
- * (forwardPacksPerRow; taps from buildRowPackedTaps).
+ * (when inputRowsUnshared; taps from buildRowPackedTaps).
  */
 export function conv3dForwardRange(
   g: usize, input: usize, wf: usize, bias: usize, taps: usize, taps_: i32, y: usize, scratch: usize, begin: i32, end: i32,

@@ -61,7 +61,7 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const tapList = heap.alloc(taps * 8);
   // Down-convolutions (no input row shared between output rows) pack each output row's input into
   // per-thread scratch as they go; the others pack the whole input once (wasm/conv.ts says why).
-  const perRow = k.forwardPacksPerRow(q) !== 0;
+  const perRow = k.inputRowsUnshared(q) !== 0;
   const xp = perRow ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
   const scratch = perRow ? Array.from({ length: rt.threads }, () => heap.alloc(k.rowPackedScratchBytes(q) >>> 0)) : [];
   rt.submit(
@@ -134,13 +134,13 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   // Each thread copies the input rows of its own pairs into its own block: from a phase-split copy
   // of x, or straight from x where no input row is reused (wasm/conv-filter.ts says why).
   const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
-  const straight = k.forwardPacksPerRow(q) !== 0;
+  const straight = k.inputRowsUnshared(q) !== 0;
+  // The phase-split copy and its tap list exist only on the copying path.
   const xp = straight ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
-  const tapList = heap.alloc(taps * 8);
+  const tapList = straight ? 0 : heap.alloc(taps * 8);
   rt.submit(
-    ...(straight ? [] : [packInput(rt, geo, x, xp)]),
+    ...(straight ? [] : [packInput(rt, geo, x, xp), { run: () => k.buildForwardTaps(g, tapList) }]),
     { split: { fn: 'packFilterOutputRange', units: n * coBlocks, args: () => [g, ptr(dy), dyq] } },
-    { run: () => k.buildForwardTaps(g, tapList) },
     {
       split: {
         fn: 'conv3dBackwardFilterRange',
@@ -153,6 +153,6 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
       },
     },
   );
-  rt.release(g, ...(straight ? [] : [xp]), tapList, dyq, partial, ...rows);
+  rt.release(g, ...(straight ? [] : [xp, tapList]), dyq, partial, ...rows);
   return dw;
 }

@@ -23,8 +23,8 @@ export interface KernelExports {
   conv3dForwardUnits(g: Ptr): number;
   /** `scratch` 0: `input` is the packed input; otherwise x itself, packed per output row into scratch. */
   conv3dForwardRange(g: Ptr, input: Ptr, wf: Ptr, bias: Ptr, taps: Ptr, tapCount: number, y: Ptr, scratch: Ptr, begin: number, end: number): void;
-  /** 1 when every input row feeds at most one output row (kernel <= stride in D and H): pack per output row. */
-  forwardPacksPerRow(g: Ptr): number;
+  /** 1 when every input row feeds at most one output row (kernel <= stride in D and H): forward packs per output row, backward-filter gathers from x. */
+  inputRowsUnshared(g: Ptr): number;
   rowPackedScratchBytes(g: Ptr): number;
   buildRowPackedTaps(g: Ptr, taps: Ptr): number;
   backwardDataLeft(g: Ptr): number;
@@ -39,7 +39,7 @@ export interface KernelExports {
   filterScratchBytes(g: Ptr): number;
   /** Pair blocks whose rows one pass of conv3dBackwardFilterRange copies before it streams dy. */
   filterPairBlocksPerPass(): number;
-  /** `xp` 0: the pairs' rows are gathered straight from `x` (down-convs); otherwise copied from `xp` at `taps`. */
+  /** `xp` 0: the pairs' rows are gathered straight from `x` (`taps` unused); otherwise copied from `xp` at `taps`. */
   conv3dBackwardFilterRange(
     g: Ptr,
     x: Ptr,
