@@ -1,106 +1,133 @@
 // Convolution backward-filter: dw[co][m] = sum over positions s of dy[co][s] * X_m[s], where m = (ci, t)
 // pairs an input channel with a tap and X_m[s] is the input that tap reads for output position s.
-// Per chunk of output planes, the X_m rows are copied into a contiguous block (im2col restricted to a
-// chunk: whole-row copies, about 2/Co of the arithmetic) so the inner loop is one long stream over
-// the chunk for both operands; short rows (8^3 volumes) no longer mean short loops. The reduction
-// runs in vector lanes; a tile of 4 output channels x 2 pairs (8 accumulators, see conv-tile.ts) keeps
-// its lane-wise partial sums in `partial` between chunks. Units are pair blocks: each thread copies
-// only the rows of its own pairs, and the summation order of every output is fixed by the geometry,
-// never by the thread split.
+// It is the forward's register tile with the roles swapped: 8 output channels of dy at one position
+// are two vectors (dy packed [position][8 channels] once per call), each pair's X_m[s] is one
+// broadcast, and 4 pairs x 8 channels make the 8 accumulators (conv-tile.ts says why 8). Per
+// position: 2 vector loads and 4 broadcasts for 8 multiply-adds, the forward's ratio. The lanes
+// hold output channels, so a sum needs no horizontal add and runs over positions in one fixed
+// order whatever the thread split. Measured against the previous kernel (4 channels x 2 pairs
+// reducing along lanes, hsum at the end), same process, alternating, 1 thread, 2026-11-27: 1.17x at
+// 32->32 @32^3, 1.32x at 128->128 @8^3, 1.22x at 64->64 @16^3, 1.32x at 16->16 @64^3.
+// Unpadded geometries read x in place. Padded ones copy, per chunk of output positions, each pair's
+// input into a block where pair j of a group of 4 lies at a fixed 4 KiB stride (the tile's
+// broadcasts then read constant offsets). Units are pair groups; each thread copies only its own
+// pairs' rows.
 import {
   G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KH, G_KW, G_N, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW, G_W,
-  G_WO, blocksOf4, geo, phaseChannelFloats, phaseRowFloats,
+  G_WO, geo, phaseChannelFloats, phaseRowFloats,
 } from './conv-geometry';
-import { hsum, madd } from './simd';
+import { madd } from './simd';
 
-/** Pairs whose rows one thread copies at a time: 32 x 4 KiB chunk rows stay within L2. */
-const PAIRS_PER_BLOCK = 32;
+/** Output positions per chunk; a pair's copied row is one chunk long, 4 KiB (the tile's constant stride). */
+const CHUNK = 1024;
+/** Bytes between the rows of consecutive pairs in a group (the tile's broadcast offsets below). */
+const PAIR_STRIDE: usize = 4096;
+/** Pair groups one thread copies at a time: 8 groups x 4 pairs x 4 KiB = 128 KiB stays within L2. */
+const GROUPS_PER_PASS = 8;
 
-/** Pair blocks of one pass (conv3dBackwardFilterRange streams dy once per pass): threads claim at least this many. */
-export function filterPairBlocksPerPass(): i32 {
-  return PAIRS_PER_BLOCK / 2;
+/** Output channels per tile: two vectors. */
+// @ts-ignore: decorator
+@inline
+function blocksOf8(c: i32): i32 {
+  return (c + 7) >> 3;
 }
 
-/** Reduction pairs (ci, t) are tiled by 2. */
-export function filterPairBlocks(g: usize, taps: i32): i32 {
-  return (geo(g, G_CI) * taps + 1) >> 1;
+/** Pair groups of one pass (conv3dBackwardFilterRange streams dy once per pass): threads claim at least this many. */
+export function filterGroupsPerPass(): i32 {
+  return GROUPS_PER_PASS;
 }
 
+/** Reduction pairs (ci, t) are tiled by 4. */
 export function conv3dBackwardFilterUnits(g: usize, taps: i32): i32 {
-  return filterPairBlocks(g, taps);
+  return (geo(g, G_CI) * taps + 3) >> 2;
 }
 
-/** Output-gradient rows are padded to whole vectors with zeros, so ghost lanes add nothing. */
-export function filterRowVectors(g: usize): i32 {
-  return (geo(g, G_WO) + 3) >> 2;
+function outputPositions(g: usize): i32 {
+  return geo(g, G_DO) * geo(g, G_HO) * geo(g, G_WO);
 }
 
-/** Output planes per chunk: about 1024 positions, so a chunk's copied rows fit in cache. */
-export function filterPlanesPerChunk(g: usize): i32 {
-  const plane = geo(g, G_HO) * filterRowVectors(g) * 4;
-  return min(geo(g, G_DO), max(1, (1024 + plane - 1) / plane));
+/** Bytes of dy packed by packFilterOutputRange: [N][ceil(Co/8)][positions][8]. */
+export function filterOutputBytes(g: usize): usize {
+  return (<usize>(geo(g, G_N) * blocksOf8(geo(g, G_CO))) * <usize>outputPositions(g)) << 5;
 }
 
 /** Scratch bytes one thread needs for its copied rows. */
 export function filterScratchBytes(g: usize): usize {
-  return (<usize>PAIRS_PER_BLOCK * <usize>(filterPlanesPerChunk(g) * geo(g, G_HO) * filterRowVectors(g)) << 4) + 64;
+  return <usize>(GROUPS_PER_PASS * 4) * PAIR_STRIDE + 16;
 }
 
-/** Bytes of the lane-wise partial sums: [4 ceil(Co/4)][2 pairBlocks][4]. */
+/** Bytes of the sums: [4 groups][8 ceil(Co/8)] floats. */
 export function filterPartialBytes(g: usize, taps: i32): usize {
-  return <usize>(blocksOf4(geo(g, G_CO)) * 4 * filterPairBlocks(g, taps) * 2) << 4;
+  return (<usize>conv3dBackwardFilterUnits(g, taps) * <usize>blocksOf8(geo(g, G_CO))) << 7;
 }
 
 /**
- * dy [N][Co][Do][Ho][Wo] -> [N][ceil(Co/4)][Do][Ho][row vectors][4 channels][4 positions], zero
- * padded: the tile reads a block's 4 channels at one position vector from one 64-byte line, one
- * address instead of four streams. Measured against four channel-plane streams, same process,
- * 1 thread, 2026-11-27: 1.20x at 64->64 @16^3, 1.19x at 128->128 @8^3, 1.15x at 16->16 @64^3, 1.11x
- * at the 16->32 k2 s2 down-conv, bit-identical. (Smaller chunks or pair blocks for L1, and vector
- * row copies instead of memory.copy, gained nothing.) Units: (n, channel block) pairs, [begin, end);
- * the last zeroes the slack.
+ * dy [N][Co][positions] -> [N][ceil(Co/8)][positions][8 channels], channels past Co zero. Four
+ * channels at four positions move as one 4 x 4 transpose. Units: (n, block of 8) pairs, [begin, end).
  */
 export function packFilterOutputRange(g: usize, dy: usize, dst: usize, begin: i32, end: i32): void {
-  const co = geo(g, G_CO), wo = geo(g, G_WO), rows = geo(g, G_DO) * geo(g, G_HO), vecs = filterRowVectors(g);
-  const coBlocks = blocksOf4(co), blockBytes = (<usize>rows * <usize>vecs) << 6;
+  const co = geo(g, G_CO), s = outputPositions(g), blocks = blocksOf8(co);
+  const blockBytes = <usize>s << 5, channelBytes = <usize>s << 2;
   for (let u = begin; u < end; u++) {
     const to = dst + <usize>u * blockBytes;
-    memory.fill(to, 0, blockBytes);
-    const n = u / coBlocks, cb = u % coBlocks;
-    for (let c = 0; c < min(4, co - cb * 4); c++) {
-      const from = dy + ((<usize>(n * co + cb * 4 + c) * <usize>rows * <usize>wo) << 2);
-      for (let r = 0; r < rows; r++) {
-        const row = to + ((<usize>r * <usize>vecs) << 6) + (<usize>c << 4);
-        for (let p = 0; p < wo; p++) {
-          store<f32>(row + (<usize>(p >> 2) << 6) + (<usize>(p & 3) << 2), load<f32>(from + (<usize>(r * wo + p) << 2)));
+    const n = u / blocks, c0 = (u % blocks) * 8;
+    for (let half = 0; half < 2; half++) {
+      const first = c0 + half * 4, count = min(4, co - first);
+      const out = to + (<usize>half << 4);
+      if (count <= 0) {
+        for (let p = 0; p < s; p++) v128.store(out + (<usize>p << 5), f32x4.splat(0));
+        continue;
+      }
+      const from = dy + <usize>(n * co + first) * channelBytes;
+      let p = 0;
+      if (count == 4) {
+        for (; p + 4 <= s; p += 4) {
+          const at = from + (<usize>p << 2);
+          const r0 = v128.load(at), r1 = v128.load(at + channelBytes);
+          const r2 = v128.load(at + 2 * channelBytes), r3 = v128.load(at + 3 * channelBytes);
+          // 4 x 4 transpose: column j holds the 4 channels at position p + j.
+          const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+          const o = out + (<usize>p << 5);
+          v128.store(o, i64x2.shuffle(t0, t1, 0, 2));
+          v128.store(o, i64x2.shuffle(t0, t1, 1, 3), 32);
+          v128.store(o, i64x2.shuffle(t2, t3, 0, 2), 64);
+          v128.store(o, i64x2.shuffle(t2, t3, 1, 3), 96);
+        }
+      }
+      for (; p < s; p++) {
+        const o = out + (<usize>p << 5);
+        for (let c = 0; c < 4; c++) {
+          store<f32>(o + (<usize>c << 2), c < count ? load<f32>(from + <usize>c * channelBytes + (<usize>p << 2)) : 0);
         }
       }
     }
   }
-  if (end == geo(g, G_N) * coBlocks) memory.fill(dst + <usize>end * blockBytes, 0, 64);
 }
 
-/** acc[c][j] += sum over `bytes` of x_j of dy_c, lane-wise, into the partial sums at `part`; dy is blocked (packFilterOutputRange). */
-// @ts-ignore: decorator
-@inline
-function tileStream(dy: usize, x0: usize, x1: usize, bytes: usize, part: usize, partStrideC: usize): void {
-  const p1 = part + partStrideC, p2 = part + 2 * partStrideC, p3 = part + 3 * partStrideC;
+/**
+ * sums[j][c] += sum over `count` positions of X_j * dy_c for 4 pairs j (rows PAIR_STRIDE apart from
+ * `x`) and 8 channels c (packed dy from `dy`); the sums of pair j are at part + j * partStride.
+ */
+function filterTile(dy: usize, x: usize, count: i32, part: usize, partStride: usize): void {
+  const p1 = part + partStride, p2 = p1 + partStride, p3 = p2 + partStride;
   let a00 = v128.load(part), a01 = v128.load(part, 16);
   let a10 = v128.load(p1), a11 = v128.load(p1, 16);
   let a20 = v128.load(p2), a21 = v128.load(p2, 16);
   let a30 = v128.load(p3), a31 = v128.load(p3, 16);
-  let d = dy;
-  for (let v: usize = 0; v < bytes; v += 16) {
-    const q0 = v128.load(x0 + v), q1 = v128.load(x1 + v);
-    let g = v128.load(d);
-    a00 = madd(g, q0, a00); a01 = madd(g, q1, a01);
-    g = v128.load(d, 16);
-    a10 = madd(g, q0, a10); a11 = madd(g, q1, a11);
-    g = v128.load(d, 32);
-    a20 = madd(g, q0, a20); a21 = madd(g, q1, a21);
-    g = v128.load(d, 48);
-    a30 = madd(g, q0, a30); a31 = madd(g, q1, a31);
-    d += 64;
+  const end = dy + (<usize>count << 5);
+  let xp = x;
+  for (let d = dy; d < end; d += 32) {
+    const d0 = v128.load(d), d1 = v128.load(d, 16);
+    let xv = v128.load32_splat(xp);
+    a00 = madd(d0, xv, a00); a01 = madd(d1, xv, a01);
+    xv = v128.load32_splat(xp, PAIR_STRIDE);
+    a10 = madd(d0, xv, a10); a11 = madd(d1, xv, a11);
+    xv = v128.load32_splat(xp, 2 * PAIR_STRIDE);
+    a20 = madd(d0, xv, a20); a21 = madd(d1, xv, a21);
+    xv = v128.load32_splat(xp, 3 * PAIR_STRIDE);
+    a30 = madd(d0, xv, a30); a31 = madd(d1, xv, a31);
+    xp += 4;
   }
   v128.store(part, a00); v128.store(part, a01, 16);
   v128.store(p1, a10); v128.store(p1, a11, 16);
@@ -109,13 +136,80 @@ function tileStream(dy: usize, x0: usize, x1: usize, bytes: usize, part: usize, 
 }
 
 /**
- * dst[j] = x[c0 + j sW] for the j < count whose column lies in [0, w), zero elsewhere up to `floats`:
- * one tap's input row for a row of output positions, read straight from x. `xRow` 0: the row is
+ * filterTile reading the 4 pairs' input in place, for unpadded geometries (every tap reads inside x):
+ * pair j's value at a position lies at a fixed byte offset `offJ` from pair 0's, and pair 0's moves
+ * `colStep` per output column, `rowStep` per output row, `planeStep` per output plane. The walk
+ * starts at output (od, oh, ow) and follows the positions of the packed dy.
+ */
+function filterTileDirect(
+  dy: usize, x0: usize, off1: usize, off2: usize, off3: usize, od: i32, oh: i32, ow: i32, count: i32, hOut: i32, wOut: i32,
+  colStep: usize, rowStep: usize, planeStep: usize, part: usize, partStride: usize,
+): void {
+  const p1 = part + partStride, p2 = p1 + partStride, p3 = p2 + partStride;
+  let a00 = v128.load(part), a01 = v128.load(part, 16);
+  let a10 = v128.load(p1), a11 = v128.load(p1, 16);
+  let a20 = v128.load(p2), a21 = v128.load(p2, 16);
+  let a30 = v128.load(p3), a31 = v128.load(p3, 16);
+  let rowStart = x0 + <usize>od * planeStep + <usize>oh * rowStep;
+  let xp = rowStart + <usize>ow * colStep;
+  let left = count, d = dy;
+  while (left > 0) {
+    const run = min(wOut - ow, left);
+    const end = d + (<usize>run << 5);
+    for (; d < end; d += 32) {
+      const d0 = v128.load(d), d1 = v128.load(d, 16);
+      let xv = v128.load32_splat(xp);
+      a00 = madd(d0, xv, a00); a01 = madd(d1, xv, a01);
+      xv = v128.load32_splat(xp + off1);
+      a10 = madd(d0, xv, a10); a11 = madd(d1, xv, a11);
+      xv = v128.load32_splat(xp + off2);
+      a20 = madd(d0, xv, a20); a21 = madd(d1, xv, a21);
+      xv = v128.load32_splat(xp + off3);
+      a30 = madd(d0, xv, a30); a31 = madd(d1, xv, a31);
+      xp += colStep;
+    }
+    left -= run;
+    ow = 0;
+    if (++oh == hOut) {
+      oh = 0;
+      od++;
+      rowStart = x0 + <usize>od * planeStep;
+    } else {
+      rowStart += rowStep;
+    }
+    xp = rowStart;
+  }
+  v128.store(part, a00); v128.store(part, a01, 16);
+  v128.store(p1, a10); v128.store(p1, a11, 16);
+  v128.store(p2, a20); v128.store(p2, a21, 16);
+  v128.store(p3, a30); v128.store(p3, a31, 16);
+}
+
+/** 1 when no tap reads padding, so the tile can read x in place (filterTileDirect). */
+export function filterReadsInPlace(g: usize): i32 {
+  return i32(geo(g, G_PD) == 0 && geo(g, G_PH) == 0 && geo(g, G_PW) == 0);
+}
+
+/** Byte offset in x of pair m's input at output position 0 of batch item b. */
+// @ts-ignore: decorator
+@inline
+function pairBase(g: usize, b: i32, m: i32, taps: i32): usize {
+  const ci = geo(g, G_CI), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W), kh = geo(g, G_KH), kw = geo(g, G_KW);
+  const c = m / taps, t = m % taps;
+  const ta = t / (kh * kw), tb = (t / kw) % kh, tc = t % kw;
+  return (<usize>(b * ci + c) * <usize>(d * h * w) + <usize>((ta * geo(g, G_DD) * h + tb * geo(g, G_DH)) * w + tc * geo(g, G_DW))) << 2;
+}
+
+/**
+ * dst[j] = x[c0 + j sW] for the j < count whose column lies in [0, w), zero elsewhere: one tap's
+ * input for a run of output positions along a row, read straight from x. `xRow` 0: the row is
  * outside the input.
  */
-function gatherTapRow(dst: usize, xRow: usize, w: i32, c0: i32, sw: i32, count: i32, floats: i32): void {
+function gatherTapRow(dst: usize, xRow: usize, w: i32, c0: i32, sw: i32, count: i32): void {
+  // (Divisions only where they are needed: an i32 division costs as much as several gathered floats.)
   let lo = c0 >= 0 ? 0 : (sw - 1 - c0) / sw;
-  let hi = xRow == 0 || c0 > w - 1 ? 0 : min(count, (w - 1 - c0) / sw + 1);
+  const span = w - 1 - c0;
+  let hi = xRow == 0 || span < 0 ? 0 : min(count, (sw == 1 ? span : sw == 2 ? span >> 1 : span / sw) + 1);
   if (hi <= lo) {
     lo = 0;
     hi = 0;
@@ -135,87 +229,129 @@ function gatherTapRow(dst: usize, xRow: usize, w: i32, c0: i32, sw: i32, count: 
     }
   }
   for (; j < hi; j++) store<f32>(dst + (<usize>j << 2), load<f32>(xRow + (<usize>(c0 + j * sw) << 2)));
-  if (floats > hi) memory.fill(dst + (<usize>hi << 2), 0, <usize>(floats - hi) << 2);
+  if (count > hi) memory.fill(dst + (<usize>hi << 2), 0, <usize>(count - hi) << 2);
 }
 
 /**
- * Pair blocks [begin, end) of dw. dyq: dy blocked by 4 channels (packFilterOutputRange); rows: this
- * thread's scratch. The pairs' input rows come from `xp`, x in the phase layout (packInputPhasesRange),
- * one memory.copy per row at the offsets of the tap list `taps`; or, when `xp` is 0, straight from `x`
- * (gatherTapRow). Straight is for geometries whose input rows feed one output row each
- * (inputRowsUnshared: the k2 s2 down-convs), where the phase copy moved as many bytes as the row
- * copies: 1.12x at 16->32 k2 s2 @64^3 (1 thread, same process, alternating, 2026-11-27). Where rows
- * are reused (k3 s1), the phase copy is 1/27 of the row copies and the bounds-checked gather lost
- * 9-12% to memory.copy of padded rows.
+ * dst[0, count) = the tap's input for `count` output positions from (od, oh, ow) on: runs along
+ * output rows, each a contiguous piece of a phase row (`planeBytes`, `rowBytes`: the source step per
+ * output plane and row). Vector moves rather than memory.copy (a call) for the short rows of small
+ * volumes; they may read up to 3 floats past a run (the phase copy has slack) and write as far past
+ * it (the next run or pair overwrites them; the scratch has slack).
+ */
+function copyTapRuns(dst: usize, src: usize, od: i32, oh: i32, ow: i32, count: i32, hOut: i32, wOut: i32, planeBytes: usize, rowBytes: usize): void {
+  let left = count, to = dst;
+  let rowStart = src + <usize>od * planeBytes + <usize>oh * rowBytes;
+  let from = rowStart + (<usize>ow << 2);
+  while (left > 0) {
+    const run = min(wOut - ow, left);
+    const bytes = <usize>run << 2;
+    for (let v: usize = 0; v < bytes; v += 16) v128.store(to + v, v128.load(from + v));
+    to += bytes;
+    left -= run;
+    ow = 0;
+    if (++oh == hOut) {
+      oh = 0;
+      od++;
+      rowStart = src + <usize>od * planeBytes;
+    } else {
+      rowStart += rowBytes;
+    }
+    from = rowStart;
+  }
+}
+
+/**
+ * Pair groups [begin, end) of dw. dyq: dy packed by packFilterOutputRange; rows: this thread's
+ * scratch. Where no tap reads padding (filterReadsInPlace), the tile reads x in place and nothing is
+ * copied: 1.6x at the 16->32 k2 s2 down-conv @64^3 over gathering its rows (1 thread, same process,
+ * alternating, 2026-11-27), whose gather had cost a third of the time. Otherwise (`xp` given) each
+ * pair's positions come from x in the phase layout (packInputPhasesRange) at the offsets of the tap
+ * list `taps` (copyTapRuns), or, when `xp` is 0, are gathered straight from `x` (gatherTapRow: padded
+ * geometries whose input rows feed one output row each, where a phase copy would move as many bytes
+ * as the row copies).
  */
 export function conv3dBackwardFilterRange(
   g: usize, x: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, dw: usize, rows: usize, begin: i32, end: i32,
 ): void {
-  const n = geo(g, G_N), ci = geo(g, G_CI), co = geo(g, G_CO), dOut = geo(g, G_DO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
+  const n = geo(g, G_N), ci = geo(g, G_CI), co = geo(g, G_CO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
   const d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W), kh = geo(g, G_KH), kw = geo(g, G_KW);
   const sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW), pd = geo(g, G_PD), ph = geo(g, G_PH), pw = geo(g, G_PW);
   const dd = geo(g, G_DD), dh = geo(g, G_DH), dwl = geo(g, G_DW);
-  const coBlocks = blocksOf4(co), pairs = ci * taps_, pairBlocks = filterPairBlocks(g, taps_);
-  const rowBytes = <usize>filterRowVectors(g) << 4, planeBytes = <usize>hOut * rowBytes;
-  const rowFloatsOut = filterRowVectors(g) * 4;
-  const dyBlockBytes = <usize>dOut * planeBytes << 2;
+  const positions = outputPositions(g), pairs = ci * taps_;
+  const coBlocks = blocksOf8(co), partStride = <usize>coBlocks << 5;
+  const dyBlockBytes = <usize>positions << 5;
   const hp = h + 2 * ph, rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
-  const partStrideC = <usize>(pairBlocks * 2) << 4;
-  const planesPerChunk = filterPlanesPerChunk(g);
-  for (let cb = 0; cb < coBlocks; cb++) {
-    for (let c = 0; c < 4; c++) memory.fill(partial + <usize>(cb * 4 + c) * partStrideC + (<usize>begin << 5), 0, <usize>(end - begin) << 5);
-  }
+  const inPlace = xp == 0 && filterReadsInPlace(g) != 0;
+  const colStep = <usize>sw << 2, rowStep = <usize>(sh * w) << 2, planeStep = <usize>(sd * h * w) << 2;
+  memory.fill(partial + <usize>begin * 4 * partStride, 0, <usize>(end - begin) * 4 * partStride);
   for (let b = 0; b < n; b++) {
-    for (let od0 = 0; od0 < dOut; od0 += planesPerChunk) {
-      const planes = min(planesPerChunk, dOut - od0);
-      const chunkBytes = <usize>planes * planeBytes;
-      for (let pb0 = begin; pb0 < end; pb0 += PAIRS_PER_BLOCK / 2) {
-        const pb1 = min(end, pb0 + PAIRS_PER_BLOCK / 2);
-        // Copy the rows of pairs [2 pb0, 2 pb1) for this chunk; ghost pairs repeat the last real one.
-        for (let j = 0; j < (pb1 - pb0) * 2; j++) {
-          const m = min(pb0 * 2 + j, pairs - 1);
-          const c = m / taps_, t = m % taps_;
-          let dst = rows + <usize>j * chunkBytes;
-          if (xp != 0) {
-            const src = xp + ((<usize>(b * ci + c) * <usize>chFloats) << 2) + <usize>load<i32>(taps + (<usize>t << 3));
-            for (let od = od0; od < od0 + planes; od++) {
-              for (let oh = 0; oh < hOut; oh++) {
-                memory.copy(dst, src + (<usize>((od * sd * hp + oh * sh) * rowFloats) << 2), rowBytes);
-                dst += rowBytes;
-              }
+    for (let s0 = 0; s0 < positions; s0 += CHUNK) {
+      const count = min(CHUNK, positions - s0);
+      const od0 = s0 / (hOut * wOut), oh0 = (s0 / wOut) % hOut, ow0 = s0 % wOut;
+      for (let g0 = begin; g0 < end; g0 += GROUPS_PER_PASS) {
+        const g1 = min(end, g0 + GROUPS_PER_PASS);
+        if (inPlace) {
+          for (let cb = 0; cb < coBlocks; cb++) {
+            const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>s0 << 5);
+            for (let gi = g0; gi < g1; gi++) {
+              // Ghost pairs of the last group repeat the last real one; their sums are never stored.
+              const base0 = pairBase(g, b, min(gi * 4, pairs - 1), taps_);
+              const off1 = pairBase(g, b, min(gi * 4 + 1, pairs - 1), taps_) - base0;
+              const off2 = pairBase(g, b, min(gi * 4 + 2, pairs - 1), taps_) - base0;
+              const off3 = pairBase(g, b, min(gi * 4 + 3, pairs - 1), taps_) - base0;
+              filterTileDirect(
+                dy, x + base0, off1, off2, off3, od0, oh0, ow0, count, hOut, wOut, colStep, rowStep, planeStep,
+                partial + <usize>gi * 4 * partStride + (<usize>cb << 5), partStride,
+              );
             }
+          }
+          continue;
+        }
+        // Copy positions [s0, s0 + count) of the rows of pairs [4 g0, 4 g1); ghost pairs are zero.
+        for (let j = 0; j < (g1 - g0) * 4; j++) {
+          const m = g0 * 4 + j;
+          const row = rows + <usize>j * PAIR_STRIDE;
+          if (m >= pairs) {
+            memory.fill(row, 0, <usize>count << 2);
             continue;
           }
-          const ta = t / (kh * kw), tb = (t / kw) % kh, tc = t % kw;
-          const plane = x + ((<usize>(b * ci + c) * <usize>(d * h * w)) << 2);
-          const c0 = tc * dwl - pw;
-          for (let od = od0; od < od0 + planes; od++) {
-            const z = od * sd - pd + ta * dd;
-            for (let oh = 0; oh < hOut; oh++) {
-              const y = oh * sh - ph + tb * dh;
+          const c = m / taps_, t = m % taps_;
+          if (xp != 0) {
+            const src = xp + ((<usize>(b * ci + c) * <usize>chFloats) << 2) + <usize>load<i32>(taps + (<usize>t << 3));
+            copyTapRuns(row, src, od0, oh0, ow0, count, hOut, wOut, <usize>(sd * hp * rowFloats) << 2, <usize>(sh * rowFloats) << 2);
+          } else {
+            const ta = t / (kh * kw), tb = (t / kw) % kh, tc = t % kw;
+            const plane = x + ((<usize>(b * ci + c) * <usize>(d * h * w)) << 2);
+            // Runs along rows, the position advanced without divisions (one per run cost ~3 cycles a float at Wo 32).
+            let od = od0, oh = oh0, ow = ow0, left = count, dst = row;
+            while (left > 0) {
+              const run = min(wOut - ow, left);
+              const z = od * sd - pd + ta * dd, y = oh * sh - ph + tb * dh;
               const inside = z >= 0 && z < d && y >= 0 && y < h;
-              gatherTapRow(dst, inside ? plane + ((<usize>(z * h + y) * <usize>w) << 2) : 0, w, c0, sw, wOut, rowFloatsOut);
-              dst += rowBytes;
+              gatherTapRow(dst, inside ? plane + ((<usize>(z * h + y) * <usize>w) << 2) : 0, w, tc * dwl - pw + ow * sw, sw, run);
+              dst += <usize>run << 2;
+              left -= run;
+              ow = 0;
+              if (++oh == hOut) {
+                oh = 0;
+                od++;
+              }
             }
           }
         }
         for (let cb = 0; cb < coBlocks; cb++) {
-          const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>od0 * planeBytes << 2);
-          for (let pb = pb0; pb < pb1; pb++) {
-            const x0 = rows + <usize>((pb - pb0) * 2) * chunkBytes;
-            tileStream(dy, x0, x0 + chunkBytes, chunkBytes, partial + <usize>(cb * 4) * partStrideC + (<usize>pb << 5), partStrideC);
+          const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>s0 << 5);
+          for (let gi = g0; gi < g1; gi++) {
+            filterTile(dy, rows + <usize>((gi - g0) * 4) * PAIR_STRIDE, count, partial + <usize>gi * 4 * partStride + (<usize>cb << 5), partStride);
           }
         }
       }
     }
   }
-  for (let pb = begin; pb < end; pb++) {
+  for (let m = begin * 4; m < min(pairs, end * 4); m++) {
     for (let o = 0; o < co; o++) {
-      for (let j = 0; j < 2; j++) {
-        const m = pb * 2 + j;
-        if (m >= pairs) break;
-        store<f32>(dw + (<usize>(o * pairs + m) << 2), hsum(v128.load(partial + <usize>o * partStrideC + (<usize>m << 4))));
-      }
+      store<f32>(dw + (<usize>(o * pairs + m) << 2), load<f32>(partial + <usize>m * partStride + (<usize>o << 2)));
     }
   }
 }

@@ -126,29 +126,26 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   const geo = geometry(rt, x.shape.slice(0, 5), co, spatialOf(dy.shape), p.kernel, p);
   const { g, q } = geo;
   const taps = k.tapCount(q);
-  const rowFloats = k.filterRowVectors(q) * 4;
-  const coPadded = blocksOf4(co) * 4;
-  const dyq = heap.alloc((n * coPadded * dy.shape[2] * dy.shape[3] * rowFloats + 16) * 4);
-  const coBlocks = blocksOf4(co);
+  const dyq = heap.alloc(k.filterOutputBytes(q) >>> 0);
   const partial = heap.alloc(k.filterPartialBytes(q, taps) >>> 0);
   // Each thread copies the input rows of its own pairs into its own block: from a phase-split copy
   // of x, or straight from x where no input row is reused (wasm/conv-filter.ts says why).
   const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
-  const straight = k.inputRowsUnshared(q) !== 0;
+  const straight = k.filterReadsInPlace(q) !== 0 || k.inputRowsUnshared(q) !== 0;
   // The phase-split copy and its tap list exist only on the copying path.
   const xp = straight ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
   const tapList = straight ? 0 : heap.alloc(taps * 8);
   rt.submit(
     ...(straight ? [] : [packInput(rt, geo, x, xp), { run: () => k.buildForwardTaps(g, tapList) }]),
-    { split: { fn: 'packFilterOutputRange', units: n * coBlocks, args: () => [g, ptr(dy), dyq] } },
+    { split: { fn: 'packFilterOutputRange', units: n * Math.ceil(co / 8), args: () => [g, ptr(dy), dyq] } },
     {
       split: {
         fn: 'conv3dBackwardFilterRange',
         units: k.conv3dBackwardFilterUnits(q, taps),
         // Every call streams all of dy (wasm/conv-filter.ts): with the default chunks of units / 16, the
-        // 16->32 down-conv (64 pair blocks) made 16 calls of 4 units on 2 threads, read its 4 MB dy 16
-        // times (once on 1 thread), and ran 1.1x faster than on 1 thread.
-        minGrain: k.filterPairBlocksPerPass(),
+        // 16->32 down-conv made 16 small calls on 2 threads, read its 4 MB dy 16 times (once on 1
+        // thread), and ran 1.1x faster than on 1 thread.
+        minGrain: k.filterGroupsPerPass(),
         args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
       },
     },

@@ -33,12 +33,14 @@ export interface KernelExports {
   backwardDataPhaseScratchBytes(g: Ptr): number;
   /** `phased` (per thread, sW > 1 only): the unit's phase rows before they are interleaved into dx. */
   conv3dBackwardDataRange(g: Ptr, dyp: Ptr, wb: Ptr, zeroBias: Ptr, dx: Ptr, scratch: Ptr, phased: Ptr, begin: number, end: number): void;
-  filterRowVectors(g: Ptr): number;
+  filterOutputBytes(g: Ptr): number;
+  /** 1 when no tap reads padding: backward-filter reads x in place, copying nothing. */
+  filterReadsInPlace(g: Ptr): number;
   filterPartialBytes(g: Ptr, taps: number): number;
   conv3dBackwardFilterUnits(g: Ptr, taps: number): number;
   filterScratchBytes(g: Ptr): number;
-  /** Pair blocks whose rows one pass of conv3dBackwardFilterRange copies before it streams dy. */
-  filterPairBlocksPerPass(): number;
+  /** Pair groups whose rows one pass of conv3dBackwardFilterRange copies before it streams dy. */
+  filterGroupsPerPass(): number;
   /** `xp` 0: the pairs' rows are gathered straight from `x` (`taps` unused); otherwise copied from `xp` at `taps`. */
   conv3dBackwardFilterRange(
     g: Ptr,
