@@ -12,9 +12,9 @@
  * --quick (or BENCH_QUICK=1): fewer repeats and a 1 s budget per peer measurement; BENCH_CASES=<text>
  * keeps only the cases whose name contains it; BENCH_PEERS=<text> only the peers whose name contains it
  * (BENCH_PEERS=onnxruntime skips tfjs-cpu, which takes most of a full run's time and does not depend on
- * the wasm variant); BENCH_ROUNDS=<n> (default 5, 1 with --quick): alternating rounds of ours and
- * ORT-web's measurement per row, best of each (each round is the best of BENCH_REPEATS runs of ours
- * and as many of the peer's).
+ * the wasm variant); BENCH_ROUNDS=<n> (default 5, 1 with --quick): rounds over a case's three
+ * kernels and ORT-web's measurement in turn, best of each (each round is the best of BENCH_REPEATS
+ * runs of ours and as many of the peer's).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backend/backend.js';
@@ -27,6 +27,7 @@ import {
   type ConvGeometry,
   type ConvOp,
   type ConvPeer,
+  type PeerResult,
   type PeerTiming,
   convData,
   macs,
@@ -141,82 +142,98 @@ async function main(): Promise<void> {
     const relaxed = backend.info().details.relaxedSimd === true;
     const threadPeak = threads * (relaxed ? peak.perCoreFmaGflops : peak.perCorePlainGflops);
     for (const c of CASES.filter((k) => k.name.includes(process.env.BENCH_CASES ?? ''))) {
-      for (const direction of DIRECTIONS) {
+      // Rounds over the case's three kernels and their peers in turn, best of each: this machine's
+      // speed drifts by up to 2x over seconds, so one round each measured them in different moments
+      // (the same build read 0.94x-1.78x against ORT-web in 5 runs, and a backward kernel timed in
+      // one slow burst read under half of a forward timed in five rounds). tfjs-cpu is 30-200x
+      // slower: one round (its rounds would take minutes and move nothing).
+      const measured = DIRECTIONS.map((direction) => {
         const op = kernelOf(c, direction);
-        const active = peers.filter((p) => p.supports(op, threads));
-        let ours = await timeOp(backend, c, op, repeats, active.length > 0);
-        // Rows without a peer (the backward passes) get as many rounds as the peer rows, so that
-        // backward / forward compares like with like on this drifting machine.
-        if (active.length === 0)
-          for (let round = 1; round < rounds; round++) {
-            const again = await timeOp(backend, c, op, repeats, false);
-            ours = { ...ours, ms: Math.min(ours.ms, again.ms), cpuMs: Math.min(ours.cpuMs, again.cpuMs) };
+        return { direction, op, active: peers.filter((p) => p.supports(op, threads)) };
+      });
+      const ours = new Map<Direction, Awaited<ReturnType<typeof timeOp>>>();
+      const theirs = new Map<string, PeerResult | Error>();
+      const peerKey = (d: Direction, peer: ConvPeer): string => `${d} ${peer.name}`;
+      for (let round = 0; round < rounds; round++) {
+        for (const { direction, op, active } of measured) {
+          const again = await timeOp(backend, c, op, repeats, round === 0 && active.length > 0);
+          const best = ours.get(direction);
+          ours.set(direction, best ? { ...best, ms: Math.min(best.ms, again.ms), cpuMs: Math.min(best.cpuMs, again.cpuMs) } : again);
+          for (const peer of active) {
+            const key = peerKey(direction, peer);
+            const previous = theirs.get(key);
+            if (previous instanceof Error || (round > 0 && !peer.name.startsWith('onnxruntime'))) continue;
+            try {
+              const r = await peer.measure(c, op, threads, peerTiming);
+              theirs.set(
+                key,
+                previous === undefined
+                  ? r
+                  : {
+                      ...previous,
+                      ms: Math.min(previous.ms, r.ms),
+                      cpuMs: previous.cpuMs === undefined || r.cpuMs === undefined ? previous.cpuMs : Math.min(previous.cpuMs, r.cpuMs),
+                      reps: previous.reps + r.reps,
+                    },
+              );
+            } catch (e) {
+              theirs.set(key, e instanceof Error ? e : new Error(String(e)));
+            }
           }
+        }
+      }
+      for (const { direction, op, active } of measured) {
+        const best = ours.get(direction)!;
         const gflopsOf = (ms: number): number => (2 * macs(c)) / (ms * 1e6);
-        const gflops = gflopsOf(ours.ms);
+        const gflops = gflopsOf(best.ms);
         const label = `${c.name} ${direction}, ${threads} thread${threads > 1 ? 's' : ''}`;
         const ofPeak = `${pct(gflops / threadPeak)} of ${threadPeak.toFixed(1)} GFLOP/s peak`;
-        console.log(`${label.padEnd(52)} ${ours.ms.toFixed(1).padStart(8)} ms ${gflops.toFixed(2).padStart(7)} GFLOP/s  ${ofPeak}`);
+        console.log(
+          `${label.padEnd(52)} ${best.ms.toFixed(1).padStart(8)} ms ${gflops.toFixed(2).padStart(7)} GFLOP/s  ${ofPeak}, best of ${rounds} rounds`,
+        );
         const base = { case: label, backend: `wasm ${variant}`, value: gflops, unit: 'GFLOP/s' as const };
-        if (active.length === 0) rows.push({ ...base, peer: null, peerValue: null, ratio: null, note: ofPeak });
+        if (active.length === 0)
+          rows.push({ ...base, peer: null, peerValue: null, ratio: null, note: `${ofPeak}; best of ${rounds} rounds` });
         for (const peer of active) {
-          let row: BenchRow;
-          try {
-            // Alternate rounds of ours and the peer's (a child process each), best of each: this
-            // machine's speed drifts by up to 2x over seconds, and one round each measured the two
-            // in different moments (the same build read 0.94x-1.78x against ORT-web in 5 runs).
-            // tfjs-cpu is 30-200x slower: one round (its rounds would take minutes and move nothing).
-            let r = await peer.measure(c, op, threads, peerTiming);
-            const peerRounds = peer.name.startsWith('onnxruntime') ? rounds : 1;
-            for (let round = 1; round < peerRounds; round++) {
-              const again = await timeOp(backend, c, op, repeats, false);
-              ours = { ...ours, ms: Math.min(ours.ms, again.ms), cpuMs: Math.min(ours.cpuMs, again.cpuMs) };
-              const peerAgain = await peer.measure(c, op, threads, peerTiming);
-              r = {
-                ...r,
-                ms: Math.min(r.ms, peerAgain.ms),
-                cpuMs: r.cpuMs === undefined || peerAgain.cpuMs === undefined ? r.cpuMs : Math.min(r.cpuMs, peerAgain.cpuMs),
-                reps: r.reps + peerAgain.reps,
-              };
-            }
-            const gflops = gflopsOf(ours.ms);
-            const peerGflops = (2 * macs(c)) / (r.ms * 1e6);
-            const smallError = relativeError(reference(smallGeometry(c), op), r.smallOutput);
-            const benchError = relativeError(ours.output!, r.output);
-            const agrees = smallError <= AGREEMENT_TOLERANCE && benchError <= AGREEMENT_TOLERANCE;
-            const check = `rel. error vs reference (small input) ${smallError.toExponential(1)}, vs sds-web (bench input) ${benchError.toExponential(1)}`;
-            // At 1 thread both contenders are single-threaded: their CPU times compare the work itself
-            // even when other jobs share the cores (wall-clock figures then depend on who was waiting).
-            const cpuRatio = threads === 1 && r.cpuMs !== undefined && agrees ? r.cpuMs / ours.cpuMs : null;
-            const cpuNote =
-              cpuRatio === null
-                ? null
-                : `CPU-time ratio ${cpuRatio.toFixed(2)}x (ours ${gflopsOf(ours.cpuMs).toFixed(2)}, peer ${gflopsOf(r.cpuMs!).toFixed(2)} GFLOP/s per CPU-second)`;
-            const note = [
-              `${pct(gflops / threadPeak)} of ${threadPeak.toFixed(1)} GFLOP/s peak`,
-              peerRounds > 1 ? `best of ${peerRounds} alternating rounds each (ours ${gflops.toFixed(2)} GFLOP/s)` : null,
-              cpuNote,
-              agrees ? `peer verified: ${check}` : `NO RATIO, peer output differs: ${check}`,
-              `peer best of ${r.reps}`,
-              r.note,
-            ].filter(Boolean);
-            row = {
-              ...base,
-              value: gflops,
-              peer: peer.name,
-              peerValue: peerGflops,
-              ratio: agrees ? ratioOf('GFLOP/s', gflops, peerGflops) : null,
-              note: note.join('; '),
-            };
-            const ratio = row.ratio === null ? 'no ratio (outputs differ)' : `ratio ${row.ratio.toFixed(2)}x`;
-            console.log(
-              `    ${peer.name.padEnd(44)} ${r.ms.toFixed(1).padStart(8)} ms ${peerGflops.toFixed(2).padStart(7)} GFLOP/s  ${ratio}  [${note.slice(1).join('; ')}]`,
-            );
-          } catch (e) {
-            const why = `peer failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-            row = { ...base, peer: peer.name, peerValue: null, ratio: null, note: [ofPeak, why].filter(Boolean).join('; ') };
+          const r = theirs.get(peerKey(direction, peer))!;
+          if (r instanceof Error) {
+            const why = `peer failed: ${r.message.split('\n')[0]}`;
+            rows.push({ ...base, peer: peer.name, peerValue: null, ratio: null, note: [ofPeak, why].join('; ') });
             console.log(`    ${peer.name.padEnd(44)} ${why}`);
+            continue;
           }
+          const peerRounds = peer.name.startsWith('onnxruntime') ? rounds : 1;
+          const peerGflops = gflopsOf(r.ms);
+          const smallError = relativeError(reference(smallGeometry(c), op), r.smallOutput);
+          const benchError = relativeError(best.output!, r.output);
+          const agrees = smallError <= AGREEMENT_TOLERANCE && benchError <= AGREEMENT_TOLERANCE;
+          const check = `rel. error vs reference (small input) ${smallError.toExponential(1)}, vs sds-web (bench input) ${benchError.toExponential(1)}`;
+          // At 1 thread both contenders are single-threaded: their CPU times compare the work itself
+          // even when other jobs share the cores (wall-clock figures then depend on who was waiting).
+          const cpuRatio = threads === 1 && r.cpuMs !== undefined && agrees ? r.cpuMs / best.cpuMs : null;
+          const cpuNote =
+            cpuRatio === null
+              ? null
+              : `CPU-time ratio ${cpuRatio.toFixed(2)}x (ours ${gflopsOf(best.cpuMs).toFixed(2)}, peer ${gflopsOf(r.cpuMs!).toFixed(2)} GFLOP/s per CPU-second)`;
+          const note = [
+            ofPeak,
+            `best of ${rounds} rounds (ours), ${peerRounds} (peer), in turn`,
+            cpuNote,
+            agrees ? `peer verified: ${check}` : `NO RATIO, peer output differs: ${check}`,
+            `peer best of ${r.reps}`,
+            r.note,
+          ].filter(Boolean);
+          const row: BenchRow = {
+            ...base,
+            peer: peer.name,
+            peerValue: peerGflops,
+            ratio: agrees ? ratioOf('GFLOP/s', gflops, peerGflops) : null,
+            note: note.join('; '),
+          };
+          const ratio = row.ratio === null ? 'no ratio (outputs differ)' : `ratio ${row.ratio.toFixed(2)}x`;
+          console.log(
+            `    ${peer.name.padEnd(44)} ${r.ms.toFixed(1).padStart(8)} ms ${peerGflops.toFixed(2).padStart(7)} GFLOP/s  ${ratio}  [${note.slice(1).join('; ')}]`,
+          );
           rows.push(row);
         }
       }

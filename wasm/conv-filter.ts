@@ -51,12 +51,12 @@ export function filterOutputBytes(g: usize): usize {
   return (<usize>(geo(g, G_N) * blocksOf8(geo(g, G_CO))) * <usize>outputPositions(g)) << 5;
 }
 
-/** Scratch bytes one thread needs for its copied rows. */
+/** Scratch bytes one thread needs for its copied rows (copyTapRuns may write 3 floats past the last). */
 export function filterScratchBytes(g: usize): usize {
   return <usize>(GROUPS_PER_PASS * 4) * PAIR_STRIDE + 16;
 }
 
-/** Bytes of the sums: [4 groups][8 ceil(Co/8)] floats. */
+/** Bytes of the sums: [4 pairs per group][8 ceil(Co/8) channels] floats. */
 export function filterPartialBytes(g: usize, taps: i32): usize {
   return (<usize>conv3dBackwardFilterUnits(g, taps) * <usize>blocksOf8(geo(g, G_CO))) << 7;
 }
@@ -140,8 +140,12 @@ function filterTile(dy: usize, x: usize, count: i32, part: usize, partStride: us
  * pair j's value at a position lies at a fixed byte offset `offJ` from pair 0's, and pair 0's moves
  * `colStep` per output column, `rowStep` per output row, `planeStep` per output plane. The walk
  * starts at output (od, oh, ow) and follows the positions of the packed dy.
+ * Exported only so that binaryen keeps it a function of its own: inlined into its one caller, the
+ * relaxed build ran 2.9-3.4x slower (TurboFan reloaded the walk's state from the stack inside the
+ * row loop), 1 thread, same process, alternating, 2026-11-27. filterTile is the other way round:
+ * kept out of line it lost 12-16%, so it stays inlined.
  */
-function filterTileDirect(
+export function filterTileDirect(
   dy: usize, x0: usize, off1: usize, off2: usize, off3: usize, od: i32, oh: i32, ow: i32, count: i32, hOut: i32, wOut: i32,
   colStep: usize, rowStep: usize, planeStep: usize, part: usize, partStride: usize,
 ): void {
