@@ -270,6 +270,9 @@ describe('convolution fast paths against the reference', () => {
     { x: [1, 5, 5, 7, 9], co: 5, k: [2, 3, 2], s: [1, 1, 1], p: [1, 2, 0], d: [1, 2, 1] },
     { x: [1, 4, 5, 5, 23], co: 9, k: [3, 1, 3], s: [1, 2, 2], p: [2, 0, 1], d: [2, 1, 2] },
     { x: [1, 7, 3, 4, 17], co: 3, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },
+    // Stride-1 backward-data runs as a forward convolution with padding d (k - 1) - p; here that is
+    // negative along D, so it keeps the backward-data tiles (conv-kernels.ts).
+    { x: [1, 3, 4, 5, 6], co: 4, k: [1, 3, 1], s: [1, 1, 1], p: [1, 1, 0], d: [1, 1, 1] },
     { x: [2, 64, 2, 2, 4], co: 82, k: [3, 3, 3], s: [1, 1, 1], p: [1, 1, 1], d: [1, 1, 1] },
     // Backward-filter works in chunks of 1024 output positions (wasm/conv-filter.ts): chunks that end
     // inside a row, rows longer than a chunk, on each of its input paths (copied phase rows when

@@ -196,6 +196,20 @@ export function packWeightsBackwardDataRange(g: usize, w: usize, dst: usize, beg
   packWeightBlocksRange(w, dst, ci, geo(g, G_CO), 1, ci, tapCount(g), false, begin, end);
 }
 
+/**
+ * w [Co][Ci][T] -> [Ci][Co][T] with the taps reversed (every kernel axis flipped): stride-1
+ * backward-data is the forward convolution of dy with these weights. Units: input channels.
+ */
+export function flipWeightsRange(g: usize, w: usize, dst: usize, begin: i32, end: i32): void {
+  const ci = geo(g, G_CI), co = geo(g, G_CO), taps = tapCount(g);
+  for (let c = begin; c < end; c++) {
+    for (let o = 0; o < co; o++) {
+      const from = w + (<usize>((o * ci + c) * taps) << 2), to = dst + (<usize>((c * co + o) * taps) << 2);
+      for (let t = 0; t < taps; t++) store<f32>(to + (<usize>t << 2), load<f32>(from + (<usize>(taps - 1 - t) << 2)));
+    }
+  }
+}
+
 /** bias [Co] (or 0 for none) -> [4 * ceil(Co/4)] zero-padded. */
 export function packBias(g: usize, bias: usize, dst: usize): void {
   const co = geo(g, G_CO);

@@ -17,6 +17,7 @@ export interface KernelExports {
   packInputInterleavedRange(g: Ptr, x: Ptr, dst: Ptr, begin: number, end: number): void;
   packWeightsForwardRange(g: Ptr, w: Ptr, dst: Ptr, begin: number, end: number): void;
   packWeightsBackwardDataRange(g: Ptr, w: Ptr, dst: Ptr, begin: number, end: number): void;
+  flipWeightsRange(g: Ptr, w: Ptr, dst: Ptr, begin: number, end: number): void;
   packBias(g: Ptr, bias: Ptr, dst: Ptr): void;
   packFilterOutputRange(g: Ptr, dy: Ptr, dst: Ptr, begin: number, end: number): void;
   packOutputRowsRange(g: Ptr, dy: Ptr, dst: Ptr, channels: number, left: number, rowFloats: number, begin: number, end: number): void;
@@ -168,6 +169,7 @@ export type SplitKernelName =
   | 'packInputInterleavedRange'
   | 'packWeightsForwardRange'
   | 'packWeightsBackwardDataRange'
+  | 'flipWeightsRange'
   | 'conv3dForwardRange'
   | 'conv3dBackwardDataRange'
   | 'conv3dBackwardFilterRange';
