@@ -12,7 +12,7 @@
  * --quick (or BENCH_QUICK=1): fewer repeats and a 1 s budget per peer measurement; BENCH_CASES=<text>
  * keeps only the cases whose name contains it; BENCH_PEERS=<text> only the peers whose name contains it
  * (BENCH_PEERS=onnxruntime skips tfjs-cpu, which takes most of a full run's time and does not depend on
- * the wasm variant); BENCH_ROUNDS=<n> (default 5, 1 with --quick): rounds over a case's three
+ * the wasm variant); BENCH_ROUNDS=<n> (default 5, 1 with --quick): rounds over every case's three
  * kernels and ORT-web's measurement in turn, best of each (each round is the best of BENCH_REPEATS
  * runs of ours and as many of the peer's).
  */
@@ -141,26 +141,34 @@ async function main(): Promise<void> {
     variant = String(backend.info().details.binary);
     const relaxed = backend.info().details.relaxedSimd === true;
     const threadPeak = threads * (relaxed ? peak.perCoreFmaGflops : peak.perCorePlainGflops);
-    for (const c of CASES.filter((k) => k.name.includes(process.env.BENCH_CASES ?? ''))) {
-      // Rounds over the case's three kernels and their peers in turn, best of each: this machine's
-      // speed drifts by up to 2x over seconds, so one round each measured them in different moments
-      // (the same build read 0.94x-1.78x against ORT-web in 5 runs, and a backward kernel timed in
-      // one slow burst read under half of a forward timed in five rounds). tfjs-cpu is 30-200x
-      // slower: one round (its rounds would take minutes and move nothing).
-      const measured = DIRECTIONS.map((direction) => {
+    // Rounds over every case's three kernels and their peers in turn, best of each: this machine's
+    // speed drifts by up to 2x, for seconds or for a minute, so measurements taken together share
+    // one moment (the same build read 0.94x-1.78x against ORT-web in 5 runs when each side was timed
+    // once, and 1.23x-1.63x on one row when a case's five rounds ran back to back). A round visits
+    // every case, so each kernel's best comes from five moments about a minute apart. tfjs-cpu is
+    // 30-200x slower: one round (its rounds would take minutes and move nothing).
+    const cases = CASES.filter((k) => k.name.includes(process.env.BENCH_CASES ?? '')).map((c) => ({
+      c,
+      kernels: DIRECTIONS.map((direction) => {
         const op = kernelOf(c, direction);
         return { direction, op, active: peers.filter((p) => p.supports(op, threads)) };
-      });
-      const ours = new Map<Direction, Awaited<ReturnType<typeof timeOp>>>();
-      const theirs = new Map<string, PeerResult | Error>();
-      const peerKey = (d: Direction, peer: ConvPeer): string => `${d} ${peer.name}`;
-      for (let round = 0; round < rounds; round++) {
-        for (const { direction, op, active } of measured) {
+      }),
+    }));
+    const ours = new Map<string, Awaited<ReturnType<typeof timeOp>>>();
+    const theirs = new Map<string, PeerResult | Error>();
+    const oursKey = (c: ConvCase, d: Direction): string => `${c.name} ${d}`;
+    const peerKey = (c: ConvCase, d: Direction, peer: ConvPeer): string => `${c.name} ${d} ${peer.name}`;
+    for (let round = 0; round < rounds; round++) {
+      for (const { c, kernels } of cases) {
+        for (const { direction, op, active } of kernels) {
           const again = await timeOp(backend, c, op, repeats, round === 0 && active.length > 0);
-          const best = ours.get(direction);
-          ours.set(direction, best ? { ...best, ms: Math.min(best.ms, again.ms), cpuMs: Math.min(best.cpuMs, again.cpuMs) } : again);
+          const best = ours.get(oursKey(c, direction));
+          ours.set(
+            oursKey(c, direction),
+            best ? { ...best, ms: Math.min(best.ms, again.ms), cpuMs: Math.min(best.cpuMs, again.cpuMs) } : again,
+          );
           for (const peer of active) {
-            const key = peerKey(direction, peer);
+            const key = peerKey(c, direction, peer);
             const previous = theirs.get(key);
             if (previous instanceof Error || (round > 0 && !peer.name.startsWith('onnxruntime'))) continue;
             try {
@@ -182,8 +190,11 @@ async function main(): Promise<void> {
           }
         }
       }
-      for (const { direction, op, active } of measured) {
-        const best = ours.get(direction)!;
+      console.log(`${threads} thread${threads > 1 ? 's' : ''}: round ${round + 1} of ${rounds} done`);
+    }
+    for (const { c, kernels } of cases) {
+      for (const { direction, op, active } of kernels) {
+        const best = ours.get(oursKey(c, direction))!;
         const gflopsOf = (ms: number): number => (2 * macs(c)) / (ms * 1e6);
         const gflops = gflopsOf(best.ms);
         const label = `${c.name} ${direction}, ${threads} thread${threads > 1 ? 's' : ''}`;
@@ -195,7 +206,7 @@ async function main(): Promise<void> {
         if (active.length === 0)
           rows.push({ ...base, peer: null, peerValue: null, ratio: null, note: `${ofPeak}; best of ${rounds} rounds` });
         for (const peer of active) {
-          const r = theirs.get(peerKey(direction, peer))!;
+          const r = theirs.get(peerKey(c, direction, peer))!;
           if (r instanceof Error) {
             const why = `peer failed: ${r.message.split('\n')[0]}`;
             rows.push({ ...base, peer: peer.name, peerValue: null, ratio: null, note: [ofPeak, why].join('; ') });
