@@ -8,13 +8,6 @@ export function madd(a: v128, b: v128, acc: v128): v128 {
   return f32x4.add(f32x4.mul(a, b), acc);
 }
 
-/** Horizontal sum in a fixed lane order (0 + 1) + (2 + 3), the same in every build. */
-// @ts-ignore: decorator
-@inline
-export function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
 /** Stores `count` (< 4 allowed) lanes of v at ptr, `strideBytes` apart. */
 // @ts-ignore: decorator
 @inline
