@@ -153,10 +153,12 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
   const taps = k.tapCount(q);
   const dyq = heap.alloc(k.filterOutputBytes(q) >>> 0);
   const partial = heap.alloc(k.filterPartialBytes(q, taps) >>> 0);
-  // Each thread copies the input rows of its own pairs into its own block: from a phase-split copy
-  // of x, or straight from x where no input row is reused (wasm/conv-filter.ts says why).
-  const rows = Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
-  const straight = k.filterReadsInPlace(q) !== 0 || k.inputRowsUnshared(q) !== 0;
+  // Unpadded geometries read x in place. Otherwise each thread copies the input of its own pairs
+  // into its own block: from a phase-split copy of x, or gathered straight from x where no input row
+  // is reused (wasm/conv-filter.ts says why).
+  const inPlace = k.filterReadsInPlace(q) !== 0;
+  const rows = inPlace ? [] : Array.from({ length: rt.threads }, () => heap.alloc(k.filterScratchBytes(q) >>> 0));
+  const straight = inPlace || k.inputRowsUnshared(q) !== 0;
   // The phase-split copy and its tap list exist only on the copying path.
   const xp = straight ? 0 : heap.alloc(k.phaseInputBytes(q) >>> 0);
   const tapList = straight ? 0 : heap.alloc(taps * 8);
@@ -171,7 +173,7 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
         // 16->32 down-conv made 16 small calls on 2 threads, read its 4 MB dy 16 times (once on 1
         // thread), and ran 1.1x faster than on 1 thread.
         minGrain: k.filterGroupsPerPass(),
-        args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread]],
+        args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread] ?? 0],
       },
     },
   );
