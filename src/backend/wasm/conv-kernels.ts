@@ -96,7 +96,8 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
  */
 function backwardDataAsForward(rt: WasmRuntime, dy: Tensor, w: Tensor, p: Conv3dBackwardDataParams): Tensor | null {
   const kernel = spatialOf(w.shape);
-  const padding = kernel.map((k, a) => p.dilation[a] * (k - 1) - p.padding[a]) as unknown as Vec3;
+  const pad = (a: number): number => p.dilation[a] * (kernel[a] - 1) - p.padding[a];
+  const padding: Vec3 = [pad(0), pad(1), pad(2)];
   if (p.stride.some((s) => s !== 1) || padding.some((v) => v < 0)) return null;
   const forward = { stride: p.stride, padding, dilation: p.dilation };
   if (outputSpatial(spatialOf(dy.shape), kernel, forward).some((v, a) => v !== p.inputSpatial[a])) return null;
