@@ -8,7 +8,10 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSegmenter } from '../src/api/index.js';
+import { exitCodeOf, fileSystemError } from '../src/cli/exit-codes.js';
 import { main } from '../src/cli/main.js';
+import { writeOutput } from '../src/cli/output-path.js';
+import { SdsError } from '../src/core/errors.js';
 import { loadCases } from '../src/train/node-cases.js';
 import { cropOrPad, readNifti, segmentationMetrics, writeImageNifti, writeLabelNifti } from '../src/volume/index.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
@@ -232,5 +235,56 @@ describe('sds main(): error paths, finetune, eval', () => {
     expect(reported).toEqual(expected);
     const human = await runCli(['eval', '--pred', pred, '--gt', join(labeledDir, 'labels/hippocampus_001.nii.gz')]);
     expect(human.stdout).toMatch(/^label\s+Dice\s+Jaccard\s+HD95 \(mm\)\s+ASD \(mm\)/);
+  });
+});
+
+describe('sds: output paths are checked before any work, and a late write failure keeps the result', () => {
+  it('exits 3 with E_IO naming the path for an unwritable --out of finetune and segment, before reading a scan', async () => {
+    const aFile = join(dir, 'a-file');
+    await writeFile(aFile, 'x');
+    const aFolder = join(dir, 'a-folder');
+    await mkdir(aFolder, { recursive: true });
+    const unwritable: [string, RegExp][] = [
+      [join(dir, 'no/such/dir/m.out'), /expected an existing folder to write into, found no folder/],
+      [join(aFile, 'm.out'), /expected a folder, found a file at/],
+      [aFolder, /expected a file name, found a folder/],
+    ];
+    for (const [path, reason] of unwritable) {
+      const commands = [
+        ['finetune', '--labeled', DATA, '--unlabeled', DATA, '--out', path, '--backend', 'wasm', '--threads', '1'],
+        ['segment', '--model', model, SCAN, '--out', path, '--backend', 'wasm', '--threads', '1'],
+      ];
+      for (const args of commands) {
+        const run = await runCli(args);
+        expect({ args, code: run.code }).toEqual({ args, code: 3 });
+        expect(run.stderr).toMatch(/^sds: E_IO: --out /);
+        expect(run.stderr).toContain(path);
+        expect(run.stderr).toMatch(reason);
+        // Refused before the backend started or a scan was read: no notes, no stack trace.
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    }
+  });
+
+  it('a write that fails at the end keeps the bytes beside and names where', async () => {
+    const keep = join(dir, 'kept');
+    await mkdir(keep, { recursive: true });
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    const error = await writeOutput(join(dir, 'gone/m.safetensors'), bytes, '--out', [keep]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SdsError);
+    expect((error as SdsError).code).toBe('E_IO');
+    const kept = (error as SdsError).details.kept as string;
+    expect((error as SdsError).message).toMatch(/--out .*gone\/m\.safetensors: could not write: ENOENT.*; the result is kept in /);
+    expect(kept.startsWith(keep)).toBe(true);
+    expect(new Uint8Array(await readFile(kept))).toEqual(bytes);
+  });
+
+  it('a file-system error that reaches main() is E_IO (exit 3), not an internal failure with a stack', async () => {
+    const raw = await readFile(join(dir, 'missing.nii.gz')).catch((e: unknown) => e);
+    const mapped = fileSystemError(raw);
+    expect(mapped?.code).toBe('E_IO');
+    expect(mapped?.message).toMatch(/^E_IO: .*missing\.nii\.gz: ENOENT/);
+    expect(exitCodeOf(mapped)).toBe(3);
+    expect(fileSystemError(new Error('a bug'))).toBeUndefined();
   });
 });

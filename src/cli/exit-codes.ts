@@ -1,7 +1,7 @@
 /**
  * Exit codes of `sds` (documented in the README), chosen by the SdsError code so scripts can branch:
  * 0 ok, 1 runtime failure, 2 usage error (bad flag, missing argument), 3 bad input file (unreadable,
- * corrupt NIfTI / HDF5 / DICOM, wrong grid), 4 bad model file, 5 no usable device for --backend webgpu,
+ * corrupt NIfTI / HDF5 / DICOM, wrong grid) or an output path that cannot be written, 4 bad model file, 5 no usable device for --backend webgpu,
  * 130 interrupted (Ctrl-C; fine-tuning still writes the weights reached so far).
  */
 import { SdsError, type SdsErrorCode } from '../core/errors.js';
@@ -40,4 +40,11 @@ export function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError) return EXIT.usage;
   if (e instanceof SdsError) return BY_CODE[e.code] ?? EXIT.failure;
   return EXIT.failure;
+}
+
+/** A Node file-system error (ENOENT, EACCES, ...: it has a syscall) is an E_IO with its path, not an internal failure. */
+export function fileSystemError(e: unknown): SdsError | undefined {
+  if (!(e instanceof Error) || typeof (e as NodeJS.ErrnoException).syscall !== 'string') return undefined;
+  const { path } = e as NodeJS.ErrnoException;
+  return new SdsError('E_IO', `${path ?? 'a file'}: ${e.message}`, { path });
 }

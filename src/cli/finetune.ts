@@ -3,10 +3,10 @@ import { createSegmenter } from '../api/create-segmenter.js';
 import { resolveLabeled, resolveScan } from '../api/inputs.js';
 import type { FinetuneConfig } from '../api/types.js';
 import { SDS_MODES, type SdsMode } from '../train/sds/config.js';
-import { writeFileAtomic } from '../volume/node-io.js';
 import { labeledScans, unlabeledScans } from './dataset.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { backendOf, integerOf, noPositionals, output, parse, patchOf, required, seconds } from './common.js';
+import { checkOutputPath, writeOutput } from './output-path.js';
 import { progressBar } from './progress.js';
 
 export const FINETUNE_HELP = `sds finetune --labeled DIR --unlabeled DIR --out MODEL.safetensors [options]
@@ -63,6 +63,7 @@ export async function finetuneCommand(args: string[]): Promise<number> {
   const patch = patchOf(values.patch);
   const batch = integerOf('--batch', values.batch, 2);
   if (batch !== undefined && batch % 2 !== 0) throw new UsageError(`--batch: expected an even number (a and b halves), found ${batch}`);
+  await checkOutputPath(outPath, '--out');
 
   // Read every scan first: a bad file fails before any training time is spent.
   const labeled = [];
@@ -121,7 +122,7 @@ export async function finetuneCommand(args: string[]): Promise<number> {
       },
     });
     bar.stop();
-    await writeFileAtomic(outPath, await segmenter.save());
+    await writeOutput(outPath, await segmenter.save(), '--out');
     const ms = performance.now() - started;
     out.result(
       { command: 'finetune', out: outPath, ...result, seconds: ms / 1000, backend: info.backend },

@@ -7,7 +7,7 @@ import { register } from 'node:module';
 import { SdsError } from '../core/errors.js';
 import { benchCommand, BENCH_HELP } from './bench.js';
 import { evalCommand, EVAL_HELP } from './evaluate.js';
-import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
+import { EXIT, exitCodeOf, fileSystemError, UsageError } from './exit-codes.js';
 import { finetuneCommand, FINETUNE_HELP } from './finetune.js';
 import { infoCommand, INFO_HELP } from './info.js';
 import { segmentCommand, SEGMENT_HELP } from './segment.js';
@@ -24,7 +24,7 @@ ${INFO_HELP}
 
 ${BENCH_HELP}
 
-exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file, 4 bad model file, 5 no usable device, 130 interrupted`;
+exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file or unwritable output path, 4 bad model file, 5 no usable device, 130 interrupted`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   finetune: finetuneCommand,
@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     if (run === undefined)
       throw new UsageError(`unknown command "${command}": expected one of ${Object.keys(COMMANDS).join(', ')} (sds --help)`);
     return await run(args);
-  } catch (e) {
+  } catch (thrown) {
+    const e = fileSystemError(thrown) ?? thrown;
     const code = exitCodeOf(e);
     const errorCode = e instanceof SdsError ? e.code : e instanceof UsageError ? 'E_USAGE' : 'E_INTERNAL';
     const message = e instanceof SdsError ? e.message : `${errorCode}: ${e instanceof Error ? e.message : String(e)}`;

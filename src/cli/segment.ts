@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { createSegmenter } from '../api/create-segmenter.js';
 import { resolveScan } from '../api/inputs.js';
 import { writeLabelNifti } from '../volume/nifti-write.js';
-import { writeFileAtomic } from '../volume/node-io.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { backendOf, integerOf, numberOf, output, parse, required } from './common.js';
+import { checkOutputPath, writeOutput } from './output-path.js';
 import { progressBar } from './progress.js';
 
 export const SEGMENT_HELP = `sds segment --model MODEL IN [--out OUT.nii.gz] [options]
@@ -51,6 +51,7 @@ export async function segmentCommand(args: string[]): Promise<number> {
   const outPath = values.out ?? defaultOutput(input);
   const engine = values.engine ?? 'sds';
   if (engine !== 'sds' && engine !== 'onnxruntime') throw new UsageError(`--engine: expected sds or onnxruntime, found "${engine}"`);
+  await checkOutputPath(outPath, '--out');
   const image = await resolveScan(input, input);
   const segmenter = await createSegmenter({ backend: backendOf(values.backend), threads, model });
   try {
@@ -66,7 +67,7 @@ export async function segmentCommand(args: string[]): Promise<number> {
     });
     bar.stop();
     const ms = performance.now() - started;
-    await writeFileAtomic(outPath, writeLabelNifti(labels, { description: 'sds-web segmentation' }));
+    await writeOutput(outPath, writeLabelNifti(labels, { description: 'sds-web segmentation' }), '--out');
     const counts: Record<string, number> = {};
     for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
     out.result(
