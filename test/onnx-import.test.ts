@@ -8,7 +8,7 @@ import { SdsError } from '../src/core/errors.js';
 import { checkpointConfig, loadVNet, readSafetensors } from '../src/nn/index.js';
 import { VNet } from '../src/nn/vnet.js';
 import { importVNetOnnx } from '../src/onnx/index.js';
-import { onnx } from '../src/onnx/proto.js';
+import { type AttributeProto, onnx } from '../src/onnx/proto.js';
 import { maxRelativeError, readNpy } from './onnx-helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/onnx/', import.meta.url));
@@ -89,5 +89,68 @@ describe('importVNetOnnx', () => {
       }),
     ).finish();
     expectOnnxError(() => importVNetOnnx(single), /expected 30 Conv\/ConvTranspose nodes for a V-Net with nFilters 4, found 1/);
+  });
+
+  it('reads every Conv / ConvTranspose attribute: other geometry fails with E_ONNX naming the node and the attribute', () => {
+    const original = bytesOf('vnet-bn-f2.onnx');
+    const INTS = onnx.AttributeProto.AttributeType.INTS;
+    /** The fixture with the attributes of the node named `node` changed by `edit`. */
+    const edited = (node: string, edit: (attributes: AttributeProto[]) => AttributeProto[]): Uint8Array => {
+      const model = onnx.ModelProto.decode(original);
+      const n = model.graph!.node!.find((x) => x.name === node)!;
+      n.attribute = edit(n.attribute ?? []);
+      return onnx.ModelProto.encode(model).finish();
+    };
+    const set = (name: string, a: AttributeProto) => (attributes: AttributeProto[]) => [
+      ...attributes.filter((x) => x.name !== name),
+      { name, ...a },
+    ];
+    const conv = '/encoder/block_one/conv/conv.0/Conv';
+    const up = '/decoder/block_five_up/conv/conv.0/ConvTranspose';
+    const INT = onnx.AttributeProto.AttributeType.INT;
+    const text = (v: string) => ({ type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) });
+    const cases: [string, string, AttributeProto, RegExp][] = [
+      [conv, 'strides', { type: INTS, ints: [2, 2, 2] }, /expected \[1, 1, 1\], found \[2, 2, 2\]/],
+      [conv, 'dilations', { type: INTS, ints: [2, 2, 2] }, /expected \[1, 1, 1\], found \[2, 2, 2\]/],
+      [conv, 'group', { type: INT, i: 2 }, /expected 1 \(sds-web convolutions are not grouped\), found 2/],
+      [
+        conv,
+        'pads',
+        { type: INTS, ints: [1, 1, 1, 0, 0, 0] },
+        /expected the same padding at both ends of each axis, found \[1, 1, 1, 0, 0, 0\] \(asymmetric/,
+      ],
+      [conv, 'kernel_shape', { type: INTS, ints: [5, 5, 5] }, /expected \[3, 3, 3\], found \[5, 5, 5\]/],
+      [conv, 'auto_pad', text('SOMETIMES'), /expected NOTSET, VALID, SAME_UPPER or SAME_LOWER, found "SOMETIMES"/],
+      [conv, 'foo', { type: INT, i: 1 }, /expected only auto_pad, dilations, group, kernel_shape, pads, strides, found this one too/],
+      [up, 'output_padding', { type: INTS, ints: [1, 1, 1] }, /expected \[0, 0, 0\], found \[1, 1, 1\]/],
+      [up, 'output_shape', { type: INTS, ints: [8, 8, 8] }, /expected none/],
+      [up, 'auto_pad', text('SAME_UPPER'), /found SAME_UPPER \(its padding depends on the input size\)/],
+    ];
+    for (const [node, attribute, value, message] of cases) {
+      let error: unknown = null;
+      try {
+        importVNetOnnx(edited(node, set(attribute, value)));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `${node} ${attribute}`).toBeInstanceOf(SdsError);
+      expect((error as SdsError).code).toBe('E_ONNX');
+      expect((error as SdsError).details).toEqual({ node, attribute });
+      expect((error as SdsError).message).toContain(`node "${node}"`);
+      expect((error as SdsError).message).toContain(`attribute ${attribute}: `);
+      expect((error as SdsError).message).toMatch(message);
+    }
+  });
+
+  it('auto_pad SAME_UPPER where it comes to the same symmetric padding imports the same checkpoint', () => {
+    const original = bytesOf('vnet-bn-f2.onnx');
+    const model = onnx.ModelProto.decode(original);
+    for (const n of model.graph!.node!)
+      if (n.opType === 'Conv')
+        n.attribute = [
+          ...(n.attribute ?? []).filter((a) => a.name !== 'pads'),
+          { name: 'auto_pad', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('SAME_UPPER') },
+        ];
+    expect(importVNetOnnx(onnx.ModelProto.encode(model).finish())).toEqual(importVNetOnnx(original));
   });
 });

@@ -98,6 +98,85 @@ function attrFloat(n: NodeProto, name: string, fallback: number): number {
   return a === undefined ? fallback : (a.f ?? fallback);
 }
 
+/** The geometry a V-Net convolution must have: sds-web's conv3d takes one padding per axis, both sides alike. */
+interface ConvGeometry {
+  readonly kernel: number;
+  readonly stride: number;
+  readonly pad: number;
+}
+
+const CONV_ATTRIBUTES = new Set(['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
+const CONV_TRANSPOSE_ATTRIBUTES = new Set([...CONV_ATTRIBUTES, 'output_padding', 'output_shape']);
+
+/** An attribute of `node` that sds-web cannot represent: E_ONNX naming the node and the attribute. */
+function refuse(node: NodeProto, what: string, attribute: string, message: string): SdsError {
+  return new SdsError('E_ONNX', `importOnnx: ${node.opType} node "${node.name ?? ''}" (${what}): attribute ${attribute}: ${message}`, {
+    node: node.name ?? '',
+    attribute,
+  });
+}
+
+/**
+ * Reads every attribute of a Conv / ConvTranspose node and checks it against the geometry the V-Net
+ * layer `what` has; anything else (another stride, dilation, groups, per-side pads, an unknown
+ * attribute) would import silently wrong, so it is refused. auto_pad SAME_* is accepted where it comes
+ * to the same symmetric padding; an odd total (one more voxel on one side) is not expressible in
+ * sds-web's conv3d parameters and is refused.
+ */
+function checkConvAttributes(node: NodeProto, what: string, expected: ConvGeometry): void {
+  const known = node.opType === 'ConvTranspose' ? CONV_TRANSPOSE_ATTRIBUTES : CONV_ATTRIBUTES;
+  const attributes = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
+  for (const name of attributes.keys())
+    if (!known.has(name)) throw refuse(node, what, name, `expected only ${[...known].join(', ')}, found this one too`);
+  const ints = (name: string, fallback: number[]): number[] => {
+    const a = attributes.get(name);
+    return a === undefined ? fallback : (a.ints ?? []).map((v) => toNumber(v));
+  };
+  const expectInts = (name: string, found: number[], want: number[]): void => {
+    if (found.join() !== want.join()) throw refuse(node, what, name, `expected [${want.join(', ')}], found [${found.join(', ')}]`);
+  };
+  const { kernel, stride, pad } = expected;
+  const group = attributes.get('group');
+  const groups = group === undefined ? 1 : toNumber(group.i ?? 1);
+  if (groups !== 1) throw refuse(node, what, 'group', `expected 1 (sds-web convolutions are not grouped), found ${groups}`);
+  expectInts('kernel_shape', ints('kernel_shape', [kernel, kernel, kernel]), [kernel, kernel, kernel]);
+  expectInts('strides', ints('strides', [1, 1, 1]), [stride, stride, stride]);
+  expectInts('dilations', ints('dilations', [1, 1, 1]), [1, 1, 1]);
+  const autoPad = attributes.has('auto_pad') ? new TextDecoder().decode(attributes.get('auto_pad')!.s ?? new Uint8Array()) : 'NOTSET';
+  if (autoPad === 'NOTSET') {
+    const pads = ints('pads', [0, 0, 0, 0, 0, 0]);
+    if (pads.length === 6 && pads.slice(0, 3).join() !== pads.slice(3).join())
+      throw refuse(
+        node,
+        what,
+        'pads',
+        `expected the same padding at both ends of each axis, found [${pads.join(', ')}] (asymmetric padding is not supported)`,
+      );
+    expectInts('pads', pads, [pad, pad, pad, pad, pad, pad]);
+  } else if (autoPad === 'VALID') {
+    if (pad !== 0) throw refuse(node, what, 'auto_pad', `expected explicit pads [${pad}, ...], found VALID (no padding)`);
+  } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    // SAME keeps ceil(size / stride) outputs. For stride 1 the total padding is kernel - 1; for kernel <= stride
+    // on the V-Net's sizes (multiples of the stride) it is 0. Anything else depends on the input size.
+    const total = stride === 1 ? kernel - 1 : kernel <= stride ? 0 : NaN;
+    if (node.opType === 'ConvTranspose' || Number.isNaN(total))
+      throw refuse(node, what, 'auto_pad', `expected NOTSET with explicit pads, found ${autoPad} (its padding depends on the input size)`);
+    if (total % 2 !== 0)
+      throw refuse(
+        node,
+        what,
+        'auto_pad',
+        `${autoPad} pads ${total} voxel(s) per axis, one more on one side: asymmetric padding is not supported (sds-web's conv3d pads both sides alike)`,
+      );
+    if (total / 2 !== pad) throw refuse(node, what, 'auto_pad', `expected padding ${pad} per side, found ${autoPad} (${total / 2})`);
+  } else throw refuse(node, what, 'auto_pad', `expected NOTSET, VALID, SAME_UPPER or SAME_LOWER, found "${autoPad}"`);
+  if (node.opType === 'ConvTranspose') {
+    expectInts('output_padding', ints('output_padding', [0, 0, 0]), [0, 0, 0]);
+    if (attributes.has('output_shape'))
+      throw refuse(node, what, 'output_shape', 'expected none (the output size follows from stride and kernel), found one');
+  }
+}
+
 function convNodes(model: ModelProto): ConvNode[] {
   const values = constants(model);
   const nodes = model.graph?.node ?? [];
@@ -215,6 +294,8 @@ function importChecked(bytes: Uint8Array, options: ImportOnnxOptions): Uint8Arra
       const op = spec.kind === 'up' ? 'ConvTranspose' : 'Conv';
       const dims = spec.kind === 'up' ? [cin, spec.outChannels, kernel, kernel, kernel] : [spec.outChannels, cin, kernel, kernel, kernel];
       const prefix = `${spec.name}.conv.${stage * step}`;
+      if (c.node.opType === op)
+        checkConvAttributes(c.node, prefix, { kernel, stride: spec.kind === 'conv' ? 1 : 2, pad: spec.kind === 'conv' ? 1 : 0 });
       if (c.node.opType !== op || c.weight.dims.join() !== dims.join()) {
         throw fail(
           `node ${k + 1} ("${c.node.name ?? ''}") should be ${prefix}: expected ${op} with weight [${dims.join(', ')}], found ${c.node.opType} with weight [${c.weight.dims.join(', ')}]`,
@@ -232,6 +313,7 @@ function importChecked(bytes: Uint8Array, options: ImportOnnxOptions): Uint8Arra
   }
   const out = convs[k];
   const outDims = [config.nClasses, config.nFilters, 1, 1, 1];
+  if (out.node.opType === 'Conv') checkConvAttributes(out.node, 'decoder.out_conv', { kernel: 1, stride: 1, pad: 0 });
   if (out.node.opType !== 'Conv' || out.weight.dims.join() !== outDims.join() || out.norm !== null) {
     throw fail(
       `last node should be decoder.out_conv: expected Conv with weight [${outDims.join(', ')}], found ${out.node.opType} with weight [${out.weight.dims.join(', ')}]`,
