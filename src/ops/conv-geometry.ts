@@ -54,11 +54,13 @@ export function convOutputSpatial(op: string, inputSpatial: Vec3, kernel: Vec3, 
   return [out[0], out[1], out[2]];
 }
 
-/** stride and dilation positive integers, padding non-negative integers. */
+/** stride and dilation positive integers, padding non-negative integers, groups 1. */
 export function expectConvParams(op: string, p: Conv3dParams): void {
   expectVec3(`${op}: stride`, p.stride, 1);
   expectVec3(`${op}: padding`, p.padding, 0);
   expectVec3(`${op}: dilation`, p.dilation, 1);
+  if (p.groups !== undefined && p.groups !== 1)
+    throw new SdsError('E_INVALID_ARGUMENT', `${op}: groups: expected 1, found ${p.groups}: grouped convolutions are not supported`);
 }
 
 export const spatialOf = (shape: readonly number[]): Vec3 => [shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1]];

@@ -14,7 +14,16 @@ export function conv3d(backend: Backend, x: Tensor, w: Tensor, bias: Tensor | nu
   expectImage('conv3d: w', w);
   expectConvParams('conv3d', p);
   if (x.shape[1] !== w.shape[1]) {
-    throw new SdsError('E_SHAPE_MISMATCH', `conv3d: w [Co, Ci, k...] expects Ci = ${w.shape[1]} input channels, x has ${x.shape[1]}`);
+    const groups = x.shape[1] / w.shape[1];
+    // A weight of Ci / g input channels is a grouped convolution's: say so rather than "wrong channel count".
+    const grouped =
+      Number.isInteger(groups) && groups > 1 && w.shape[0] % groups === 0
+        ? ` (a grouped weight, groups = ${groups}? grouped convolutions are not supported)`
+        : '';
+    throw new SdsError(
+      'E_SHAPE_MISMATCH',
+      `conv3d: w [Co, Ci, k...] expects Ci = ${w.shape[1]} input channels, x has ${x.shape[1]}${grouped}`,
+    );
   }
   if (bias !== null) expectChannelVector('conv3d: bias', bias, w.shape[0]);
   convOutputSpatial('conv3d', spatialOf(x.shape), spatialOf(w.shape), p);

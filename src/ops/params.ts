@@ -5,6 +5,11 @@ export interface Conv3dParams {
   readonly stride: Vec3;
   readonly padding: Vec3;
   readonly dilation: Vec3;
+  /**
+   * Only 1 (the default): grouped and depthwise convolutions are not implemented on any backend, and any
+   * other value is refused with E_INVALID_ARGUMENT rather than run as an ungrouped convolution.
+   */
+  readonly groups?: number;
 }
 
 /** conv3dBackwardData needs the input's spatial size: several input sizes map to one output size. */

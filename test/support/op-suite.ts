@@ -156,6 +156,26 @@ export function describeOpSuite(
         [x, w].forEach((t) => b.dispose(t));
       });
 
+      it('refuses grouped convolutions in all three directions with an error that says so', () => {
+        const b = under();
+        const x = upload(b, [1, 4, 4, 4, 4]);
+        const grouped = upload(b, [4, 2, 3, 3, 3]);
+        const w = upload(b, [4, 4, 3, 3, 3]);
+        const dy = upload(b, [1, 4, 4, 4, 4]);
+        const geometry = { stride: [1, 1, 1], padding: [1, 1, 1], dilation: [1, 1, 1] } as const;
+        const refused = (run: () => unknown, code: string, message: RegExp): void => {
+          expectSdsError(run, code);
+          expect(() => run()).toThrow(message);
+        };
+        refused(() => ops.conv3d(b, x, grouped, null, geometry), 'E_SHAPE_MISMATCH', /groups = 2\? grouped convolutions are not supported/);
+        const groups = { ...geometry, groups: 2 };
+        const notSupported = /groups: expected 1, found 2: grouped convolutions are not supported/;
+        refused(() => ops.conv3d(b, x, w, null, groups), 'E_INVALID_ARGUMENT', notSupported);
+        refused(() => ops.conv3dBackwardData(b, dy, grouped, { ...groups, inputSpatial: [4, 4, 4] }), 'E_INVALID_ARGUMENT', notSupported);
+        refused(() => ops.conv3dBackwardFilter(b, x, dy, { ...groups, kernel: [3, 3, 3] }), 'E_INVALID_ARGUMENT', notSupported);
+        [x, grouped, w, dy].forEach((t) => b.dispose(t));
+      });
+
       it('rejects float labels in diceCeLoss with E_DTYPE_MISMATCH and an empty conv output with E_INVALID_ARGUMENT', () => {
         const b = under();
         const logits = upload(b, [1, 2, 3, 3, 3]);
