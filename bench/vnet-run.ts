@@ -2,9 +2,9 @@
  * Time of one V-Net training step (nFilters 16, 2 classes, BatchNorm, Dropout3d on, forward + loss +
  * backward + SGD) on sds-web's wasm (2 threads) and WebGPU backends against PyTorch CPU (2 threads,
  * bench/vnet_torch.py, same network and shapes), at hippocampus scale [4, 1, 32, 48, 32] and left-atrium
- * scale [1, 1, 80, 112, 112]. Entry point: bench/vnet.ts (registers the .wgsl loader first).
+ * scale [1, 1, 80, 112, 112]. Entry point: bench/run.ts vnet (registers the .wgsl loader first).
  *
- * Each figure is the median of BENCH_REPEATS (default 3) steps after one warm-up step. The issue's
+ * Each figure is the median of BENCH_REPEATS (default 3) steps after one warm-up step. The
  * target is wasm <= 2.5x PyTorch's time (ratio >= 0.4). When wasm misses it (or with --profile), one
  * more step runs layer by layer with a sync after each call (bench/support/vnet-profile.ts) and the
  * time per layer type is printed and stored. WebGPU on SwiftShader (a CPU Vulkan driver) runs only the

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch peer (CPU, or CUDA with --device cuda) of bench/vnet.ts: one V-Net training step (forward, (CE + Dice) / 2 loss, backward,
+"""PyTorch peer (CPU, or CUDA with --device cuda) of bench/vnet-run.ts: one V-Net training step (forward, (CE + Dice) / 2 loss, backward,
 SGD with momentum and weight decay), train mode, Dropout3d on, BatchNorm, at the shapes given.
 
-Run by bench/vnet.ts as a subprocess:  /usr/bin/python3 bench/vnet_torch.py --threads 2 --repeats 3 \
+Run by bench/vnet-run.ts as a subprocess:  /usr/bin/python3 bench/vnet_torch.py --threads 2 --repeats 3 \
     --shape 4,1,32,48,32 --shape 1,1,80,112,112 [--device cuda]
 Prints one JSON line on stdout: {"torch": version, "threads": n, "device": name, "cases": [{"shape", "ms": [...],
 "medianMs", "loss"}]}; progress goes to stderr.

@@ -23,7 +23,7 @@ mkdir -p "$dest/bench" "$dest/scripts" "$dest/node_modules/webgpu/dist/linux-x64
 printf "import { main } from './bench/conv3d-run.ts';\nawait main(process.argv.slice(2));\n" |
   node_modules/esbuild/bin/esbuild --bundle --platform=node --format=esm --target=node20 \
     --loader:.wgsl=text --external:webgpu --sourcefile=gpu-bench-entry.ts --outfile="$dest/bench/conv3d.mjs" --log-level=warning
-# bench/vnet.ts's own entry registers a .wgsl loader; bundled, the WGSL is inlined instead. The exit
+# bench/run.ts registers a .wgsl loader; bundled, the WGSL is inlined instead. The exit
 # mirrors it: an abandoned WebGPU step (past its time cap) would keep the process alive.
 printf "import { main } from './bench/vnet-run.ts';\nawait main(process.argv.slice(2));\nprocess.exit(0);\n" |
   node_modules/esbuild/bin/esbuild --bundle --platform=node --format=esm --target=node20 \
@@ -40,5 +40,5 @@ xz -T0 -6 -c "$(command -v node)" >"$dest/node.xz"
 (cd "$dest/debs" && apt-get -oAPT::Architecture=amd64 download libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2 >/dev/null 2>&1) ||
   echo "pack-gpu-bench: could not download libvulkan1 and libglvnd (no apt access); run.sh will rely on the machine's loader" >&2
 du -sh "$dest"
-"$root/scripts/pack-gpu-soak.sh" # ADDED (issue 10 soak): also pack .gpu-bench/soak/ (the WebGPU soak kit), see that script
-"$root/scripts/pack-gpu-infer.sh" || echo "pack-gpu-bench: .gpu-bench/infer/ was not made (see above)" >&2 # ADDED (issue 9 gpu-infer): also pack .gpu-bench/infer/ (the WebGPU inference kit), see that script
+"$root/scripts/pack-gpu-soak.sh" # also pack .gpu-bench/soak/ (the WebGPU soak kit), see that script
+"$root/scripts/pack-gpu-infer.sh" || echo "pack-gpu-bench: .gpu-bench/infer/ was not made (see above)" >&2 # also pack .gpu-bench/infer/ (the WebGPU inference kit), see that script

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Adds .gpu-bench/soak/ to the kit that scripts/pack-gpu-bench.sh makes: the soak bench (issue 10,
-# bench/soak-run.ts) for WebGPU on a GPU machine without Node tooling or internet. Needs the kit's
+# Adds .gpu-bench/soak/ to the kit that scripts/pack-gpu-bench.sh makes: the soak bench
+# (bench/soak-run.ts) for WebGPU on a GPU machine without Node tooling or internet. Needs the kit's
 # ../node.xz and ../node_modules/webgpu, so it runs after pack-gpu-bench.sh (which calls it last).
 # Writes only into .gpu-bench/soak/:
 #   soak.mjs   bench/soak-run.ts bundled by esbuild (WGSL inlined as text, so no loader hook; `webgpu`
@@ -17,7 +17,7 @@ cd "$root"
 rm -rf "$dest"
 mkdir -p "$dest/data/images" "$dest/data/labels"
 
-# bench/soak.ts registers a .wgsl loader and relies on --expose-gc; bundled, the WGSL is inlined and
+# bench/run.ts registers a .wgsl loader and relies on --expose-gc; bundled, the WGSL is inlined and
 # soak-run.ts reaches the GC itself when the flag is missing. The exit ends the process even if Dawn
 # keeps handles open after the device is destroyed.
 printf "import { main } from './bench/soak-run.ts';\nawait main(process.argv.slice(2));\nprocess.exit(0);\n" |

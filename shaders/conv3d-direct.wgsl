@@ -9,7 +9,7 @@
 // staged value. Here each invocation owns an RM x 4 block of the output matrix (RM rows of M, 4
 // columns), walks its split's K range reading A and gathering B straight from the storage buffers,
 // and accumulates in registers: RM + 4 loads feed 4 * RM multiply-adds (RM = 16: 20 loads for 64).
-// Measured on SwiftShader (bench/conv3d.ts --quick): 3-10x the tiled skeleton's GFLOP/s.
+// Measured on SwiftShader (npm run bench:conv3d -- --quick): 3-10x the tiled skeleton's GFLOP/s.
 // Accumulators are separate variables, not an array: SwiftShader indexes a function-scope array
 // per lane too. Invocations vary along the columns fastest.
 

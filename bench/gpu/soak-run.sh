@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The WebGPU soak of issue 10 on a GPU machine without Node or internet, from .gpu-bench/soak/
+# The WebGPU soak (bench/soak-run.ts) on a GPU machine without Node or internet, from .gpu-bench/soak/
 # (scripts/pack-gpu-soak.sh, after scripts/pack-gpu-bench.sh). 2,000 tiny SDS iterations on Dawn/Vulkan,
 # sampling RSS, heap, ArrayBuffers and the buffer pool every 100 (docs/reliability.md, section Soak).
 # Usage: bash .gpu-bench/soak/run.sh [soak options; they win over the defaults, e.g. --iterations 6 --every 2]

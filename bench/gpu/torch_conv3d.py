@@ -1,8 +1,8 @@
-"""PyTorch peer for bench/conv3d.ts: times the same convolutions (bench/conv3d-cases.json) in fp32.
+"""PyTorch peer for bench/conv3d-run.ts: times the same convolutions (bench/conv3d-cases.json) in fp32.
 
 Usage: python3 torch_conv3d.py --cases bench/conv3d-cases.json [--device cuda|cpu] [--quick]
 Prints one JSON object on stdout: {"torch": version, "device": name, "gflops": {"<kernel> <case>": GFLOP/s}}.
-FLOPs count 2 per multiply-add of the direct convolution, the same count bench/conv3d.ts uses, so the
+FLOPs count 2 per multiply-add of the direct convolution, the same count bench/conv3d-run.ts uses, so the
 two sides compare time for the same work. CUDA timings synchronise (torch.cuda.synchronize) around
 the timed loop; TF32 is disabled so both sides do fp32 math.
 """

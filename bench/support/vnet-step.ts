@@ -1,5 +1,5 @@
 /**
- * One V-Net training step for bench/vnet.ts, as the stage-1 trainer (src/train/supervised.ts) runs it:
+ * One V-Net training step for bench/vnet-run.ts, as the stage-1 trainer (src/train/supervised.ts) runs it:
  * forward in train mode (BatchNorm batch statistics, Dropout3d on), the (CE + Dice) / 2 loss, backward,
  * SGD with momentum 0.9 and weight decay 1e-4, then `backend.sync()` so the clock sees the work done
  * (WebGPU and the threaded wasm backend only enqueue it). Same settings as bench/vnet_torch.py.

@@ -1,4 +1,4 @@
-// The tiny SDS run the reliability tests and bench/soak.ts share: two labeled and one unlabeled
+// The tiny SDS run the reliability tests and bench/soak-run.ts share: two labeled and one unlabeled
 // hippocampus scan (examples/data) cropped to 20x24x20, V-Net nFilters 2, 16^3 patches, stage 2 only.
 import { fileURLToPath } from 'node:url';
 import { loadCases } from '../../src/train/node-cases.js';
