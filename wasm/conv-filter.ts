@@ -5,9 +5,8 @@
 // broadcast, and 4 pairs x 8 channels make the 8 accumulators (conv-tile.ts says why 8). Per
 // position: 2 vector loads and 4 broadcasts for 8 multiply-adds, the forward's ratio. The lanes
 // hold output channels, so a sum needs no horizontal add and runs over positions in one fixed
-// order whatever the thread split. Measured against the previous kernel (4 channels x 2 pairs
-// reducing along lanes, hsum at the end), same process, alternating, 1 thread, 2026-11-27: 1.17x at
-// 32->32 @32^3, 1.32x at 128->128 @8^3, 1.22x at 64->64 @16^3, 1.32x at 16->16 @64^3.
+// order whatever the thread split (faster than reducing along lanes with a horizontal sum at the end:
+// docs/wasm-kernel-measurements.md).
 // Unpadded geometries read x in place. Padded ones copy, per chunk of output positions, each pair's
 // input into a block where pair j of a group of 4 lies at a fixed 4 KiB stride (the tile's
 // broadcasts then read constant offsets). Units are pair groups; each thread copies only its own
@@ -140,10 +139,9 @@ function filterTile(dy: usize, x: usize, count: i32, part: usize, partStride: us
  * pair j's value at a position lies at a fixed byte offset `offJ` from pair 0's, and pair 0's moves
  * `colStep` per output column, `rowStep` per output row, `planeStep` per output plane. The walk
  * starts at output (od, oh, ow) and follows the positions of the packed dy.
- * Exported only so that binaryen keeps it a function of its own: inlined into its one caller, the
- * relaxed build ran 2.9-3.4x slower (TurboFan reloaded the walk's state from the stack inside the
- * row loop), 1 thread, same process, alternating, 2026-11-27. filterTile is the other way round:
- * kept out of line it lost 12-16%, so it stays inlined.
+ * Exported only so that binaryen keeps it a function of its own: inlined into its one caller, TurboFan
+ * reloads the walk's state from the stack inside the row loop (several times slower in the relaxed
+ * build). filterTile is the other way round: out of line it is slower, so it stays inlined.
  */
 export function filterTileDirect(
   dy: usize, x0: usize, off1: usize, off2: usize, off3: usize, od: i32, oh: i32, ow: i32, count: i32, hOut: i32, wOut: i32,
@@ -294,8 +292,7 @@ function gatherTapRuns(g: usize, dst: usize, plane: usize, t: i32, od: i32, oh: 
 /**
  * Pair groups [begin, end) of dw. dyq: dy packed by packFilterOutputRange; rows: this thread's
  * scratch. Where no tap reads padding (filterReadsInPlace), the tile reads x in place and nothing is
- * copied: 1.6x at the 16->32 k2 s2 down-conv @64^3 over gathering its rows (1 thread, same process,
- * alternating, 2026-11-27), whose gather had cost a third of the time. Otherwise (`xp` given) each
+ * copied (a row gather costs the k2 s2 down-conv a third of its time). Otherwise (`xp` given) each
  * pair's positions come from x in the phase layout (packInputPhasesRange) at the offsets of the tap
  * list `taps` (copyTapRuns), or, when `xp` is 0, are gathered straight from `x` (gatherTapRow: padded
  * geometries whose input rows feed one output row each, where a phase copy would move as many bytes
@@ -321,7 +318,7 @@ export function conv3dBackwardFilterRange(
         const g1 = min(end, g0 + GROUPS_PER_PASS);
         if (inPlace) {
           // Groups outside, channel blocks inside: each group's pair offsets are computed once per
-          // chunk (the other order measured the same, 0.99-1.00x, 2026-11-27).
+          // chunk (the other order runs as fast but recomputes them per channel block).
           for (let gi = g0; gi < g1; gi++) {
             // Ghost pairs of the last group repeat the last real one; their sums are never stored.
             const base0 = pairBase(g, b, min(gi * 4, pairs - 1), taps_);

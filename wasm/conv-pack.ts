@@ -74,9 +74,8 @@ export function interleavedInputUnits(g: usize): i32 {
  * x [N][Ci][D][H][W] -> [N][D + 2pD][H + 2pH][Ci][sW][Wq]: the phase rows of conv-geometry.ts with
  * the channels innermost but one, for the forward. A tile's inner loop walks the channels, so its
  * input is then one stream, rowFloats apart, instead of one row per channel plane (4 KB - 1 MB
- * apart). With the tap-major weights and the block groups of conv3dForwardRange: 1.24-1.30x the
- * plane layout at 128->128 @8^3, 1.15x at 64->64 @16^3, neutral at 16->16 @64^3 (same process,
- * alternating, 2026-11-27). Units: padded planes of each n, [begin, end); the last zeroes the slack.
+ * apart); it pays most on the deep, many-channel layers (docs/wasm-kernel-measurements.md).
+ * Units: padded planes of each n, [begin, end); the last zeroes the slack.
  */
 export function packInputInterleavedRange(g: usize, x: usize, dst: usize, begin: i32, end: i32): void {
   const ci = geo(g, G_CI), d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W);

@@ -1,25 +1,17 @@
 // The register tile every convolution is built from: 4 output channels x 2 vectors of 4 contiguous
-// outputs. Measured: 8 accumulators + 2 inputs + 1 weight fit V8's 15 usable xmm registers; a
-// 4 x 12 tile (12 + 3 + 1) spilled and ran 25-40% slower per CPU-second.
+// outputs: 8 accumulators + 2 inputs + 1 weight fit V8's 15 usable xmm registers (a wider tile spills).
 // Its work is a list of taps: for every tap t and reduction channel a (a innermost),
 //   acc[c][v] += w[a][t][c] * src[a][off(t) + 4v .. 4v + 3]
 // Tap-major order: the inner loop walks the channels with two pointer increments and no list loads,
-// and it is long (Ci iterations rather than kD kH kW). Measured side by side against ORT-web on
-// 2026-11-27: plain SIMD 64->64 @16^3 from about 1.07x to 1.27x (median), relaxed 1.5x to 1.8x; channel-major
-// (one list pass per channel) spent two list loads, two adds and two stack reloads per tap.
+// and it is long (Ci iterations rather than kD kH kW); channel-major (one list pass per channel) spends
+// two list loads, two adds and two stack reloads per tap.
 // Forward and backward-data differ only in how the caller lays out `src` and builds the tap list,
 // so both share this code. Taps are (source byte offset, weight byte offset) i32 pairs.
 //
-// Measured on Node 20 (TurboFan, x64; disassembly with --no-liftoff --print-wasm-code), 2026-11-27,
-// each against onnxruntime-web side by side, tried and dropped:
-// - Unrolling a kernel row (3 taps per list entry): TurboFan places every load of the unrolled body
-//   before the arithmetic (the pure multiply/adds are scheduled late), 18 live loads + 8 accumulators
-//   spill. One tap per iteration (6 loads) is what fits.
-// - v128.load32_splat(wp, 4 | 8 | 12) does not fold its offset into the address: V8 keeps base + 4,
-//   + 8, + 12 in three general registers for the loop, and reloads two spilled invariants per tap.
-//   Weights packed pre-splatted (v128.load folds the offset) removed that but quadrupled the weight
-//   bytes: no gain. f32x4.splat(load<f32>(wp, k)) (offset folds, register broadcast): no gain either.
-// - Passes over chunks of 32 channels (to keep a chunk's rows in L1 on 128->128 @8^3): no gain.
+// Not done, because TurboFan's code got no faster or spilled (docs/wasm-kernel-measurements.md has the
+// figures): unrolling a kernel row (every load of the unrolled body is placed before the arithmetic,
+// and 18 live loads + 8 accumulators spill); load32_splat with offsets (V8 does not fold them) or
+// pre-splatted weights (four times the weight bytes); passes over chunks of 32 channels.
 import { madd, storeLanes } from './simd';
 
 /** Writes the accumulators of one channel: whole vectors when the tile is complete and dense. */

@@ -32,8 +32,8 @@ function forwardGroupBlocks(g: usize): i32 {
  * Whether every input (z, y) row feeds at most one output row (kernel <= stride along D and H, no
  * dilation there: the k2 s2 down-convolutions, and 1x1x1 convolutions). Then the forward packs each output row's input rows
  * itself, into per-thread scratch that stays in L1 (packOutputRowInput), instead of packing the whole
- * input first: the 16->32 down-conv @64^3 wrote and re-read a 16 MB packed copy. Same process, alternating,
- * 1 thread, 2026-11-27: 1.35x (median of 10 rounds, outputs bit-identical).
+ * input first: the 16->32 down-conv @64^3 would write and re-read a 16 MB packed copy
+ * (docs/wasm-kernel-measurements.md).
  */
 export function inputRowsUnshared(g: usize): bool {
   return geo(g, G_KD) <= geo(g, G_SD) && geo(g, G_KH) <= geo(g, G_SH) && geo(g, G_DD) == 1 && geo(g, G_DH) == 1;
@@ -151,8 +151,7 @@ export function backwardDataPhaseScratchBytes(g: usize): usize {
  * With sW > 1 the tiles write each phase's outputs contiguously into this thread's `phased` rows
  * ([4][sW][J], J = ceil(W / sW): whole-vector stores instead of strided lanes), and the unit then
  * interleaves them into dx while they are in L1. A separate pass over a phase-split copy of the
- * whole dx wrote and re-read 16 MB at the 16->32 k2 s2 down-conv's backward: this is 1.12x there
- * (1 thread, same process, alternating, 2026-11-27, bit-identical).
+ * whole dx would write and re-read 16 MB at the 16->32 k2 s2 down-conv's backward.
  */
 export function conv3dBackwardDataRange(
   g: usize, dyp: usize, wb: usize, zeroBias: usize, dx: usize, scratch: usize, phased: usize, begin: i32, end: i32,

@@ -89,10 +89,8 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
 /**
  * Stride-1 backward-data as the forward convolution of dy with the flipped, transposed weights and
  * padding d (k - 1) - p, where that padding is not negative: it then runs on the forward's
- * channel-interleaved input layout instead of one plane per channel. Measured against the
- * backward-data tiles, same process, alternating, 2026-11-27: 1 thread plain SIMD 1.28x at 16->16
- * @64^3, 1.11x at 32->32 @32^3, 1.15x at 64->64 @16^3, 0.97-1.03x at 128->128 @8^3; relaxed 1.13x
- * and 0.99x; 2 threads 1.32x at 16->16. Null where it does not apply.
+ * channel-interleaved input layout instead of one plane per channel, faster than the backward-data
+ * tiles on the shallow, wide layers (docs/wasm-kernel-measurements.md). Null where it does not apply.
  */
 function backwardDataAsForward(rt: WasmRuntime, dy: Tensor, w: Tensor, p: Conv3dBackwardDataParams): Tensor | null {
   const kernel = spatialOf(w.shape);
