@@ -5,7 +5,7 @@
 // only; patch 112x112x80, overlap 0.25, Gaussian blending, argmax + largest component): sds-web on its
 // wasm backend vs onnxruntime-web's wasm provider on the exported ONNX model, the same thread count,
 // the same sliding-window code around both. ORT runs in a child process (its thread count is fixed per
-// process). Writes bench/results/infer.json (DESIGN.md convention). Issue 9's target: ours >= 1.3x faster.
+// process). Writes bench/results/infer.json (DESIGN.md convention). The target: ours >= 1.3x faster.
 // --backend webgpu: sds-web's WebGPU backend vs ORT-web's WebGPU provider (JSEP build, navigator.gpu
 // from Dawn: support/node-navigator-gpu.ts) on the 'webgpu-compatible' export (ORT's WebGPU provider
 // rejects 3-D ConvTranspose); writes bench/results/infer-webgpu.json. Meaningful on a real GPU only

@@ -1,5 +1,5 @@
 // `npm run experiment:sds` (tsx scripts/experiment-sds.ts [options]): the semi-supervised comparison of
-// issue 6 on real scans. For every seed: ONE stage-1 supervised pre-training (cube cut-mix of labeled
+// the semi-supervised comparison on real scans. For every seed: ONE stage-1 supervised pre-training (cube cut-mix of labeled
 // patches, trainSds's stage 1) whose model every method starts stage 2 from (BCP and SDS do; the
 // supervised baseline continues supervised training for the same number of stage-2 iterations), then
 // each method for --iterations stage-2 iterations with the same network, patches and batch; the deployed
@@ -14,7 +14,7 @@
 //
 // Options:
 //   --dataset hippocampus|la   (hippocampus)
-//   --seeds 0,1,2              seeds to run, a comma-separated list (0; the issue's protocol: 0,1,2)
+//   --seeds 0,1,2              seeds to run, a comma-separated list (0; the protocol's: 0,1,2)
 //   --iterations N             stage-2 iterations of every method (hippocampus 60; la 40)
 //   --stage1 N                 stage-1 pre-training iterations (hippocampus 300; la 150)
 //   --filters F                V-Net nFilters (4)
@@ -439,6 +439,8 @@ const NAMES: Record<SdsMode, string> = {
   'sds-fixed-ema': 'SDS, fixed EMA',
   'sds-no-switch': 'SDS, no switching',
   sds: 'SDS (switching + LA-EMA)',
+  adabn: 'AdaBN (batch-norm statistics only)',
+  tent: 'TENT (entropy, batch-norm affine)',
 };
 const rows = meta.modes.map((mode) => {
   const rs = results.filter((r) => r.mode === mode);

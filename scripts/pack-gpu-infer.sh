@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Adds .gpu-bench/infer/ to the kit that scripts/pack-gpu-bench.sh makes: the whole-scan inference bench
-# of issue 9 in its WebGPU mode (bench/infer.ts --backend webgpu: sds-web's WebGPU backend vs
+# in its WebGPU mode (bench/infer.ts --backend webgpu: sds-web's WebGPU backend vs
 # onnxruntime-web's WebGPU provider) for a GPU machine without Node or internet. Needs the kit's
 # ../node.xz and ../node_modules/webgpu, so it runs after pack-gpu-bench.sh (which deletes .gpu-bench/).
 # Writes only into .gpu-bench/infer/:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Adds .gpu-bench/sds/ to the GPU kit (run scripts/pack-gpu-bench.sh first; it makes .gpu-bench/ and the
-# node binary and dawn.node this uses): issue 6's experiment bundled by esbuild with the WGSL inlined,
+# node binary and dawn.node this uses): the SDS experiment bundled by esbuild with the WGSL inlined,
 # the hippocampus scans it reads (the first 58 and the last 60 by name: labeled, unlabeled, validation,
 # held out, the order scripts/experiment-sds-run.ts takes them in), and bench/gpu/run-sds.sh as run.sh.
 set -euo pipefail

@@ -67,7 +67,7 @@ export {
   type CornerstoneLabelmapOptions,
 } from './volume/cornerstone.js';
 
-// The API users meet (issue 7): a Segmenter in this thread or in a worker.
+// The API users meet: a Segmenter in this thread or in a worker.
 export { createSegmenter, DEFAULT_PATCH, DEFAULT_NETWORK, AUTO_WEBGPU_BUDGET_BYTES, METADATA_PATCH } from './api/index.js';
 export type {
   BackendChoice,

@@ -1,4 +1,4 @@
-// The public API (issue 7) end to end on wasm with a tiny V-Net (nFilters 2) and tiny crops of real
+// The public API end to end on wasm with a tiny V-Net (nFilters 2) and tiny crops of real
 // hippocampus scans (examples/data): finetune with progress, segment, save -> load round trip, info(),
 // argument errors; and one WebGPU (SwiftShader) run with the smallest shapes.
 import { register } from 'node:module';

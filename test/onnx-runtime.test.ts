@@ -1,4 +1,4 @@
-// Export -> onnxruntime-web (wasm provider, in Node) parity on real hippocampus scans (issue 9).
+// Export -> onnxruntime-web (wasm provider, in Node) parity on real hippocampus scans.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

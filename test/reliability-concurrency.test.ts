@@ -1,4 +1,4 @@
-// Concurrency (issue 10, item 6) on wasm (1 thread, V-Net nFilters 2, 16^3 windows): two segmenters
+// Concurrency on wasm (1 thread, V-Net nFilters 2, 16^3 windows): two segmenters
 // in one process never corrupt each other (interleaved calls give the labels each gives alone), and
 // one segmenter's calls run one at a time in call order (src/api/types.ts): `segment` called while
 // `finetune` runs waits for it and sees the fine-tuned weights; dispose() rejects queued calls.

@@ -1,4 +1,4 @@
-// Crash and resume (issue 10, item 3) on the wasm backend (1 thread: deterministic, ~5x faster than
+// Crash and resume on the wasm backend (1 thread: deterministic, ~5x faster than
 // the reference backend): a Node training run (test/support/crash-train.ts) is SIGKILLed mid-iteration;
 // resuming from the checkpoint it left gives exactly the losses of an uninterrupted run. Checkpoints
 // carry a CRC-32: a damaged newest file is detected (E_CHECKPOINT_CORRUPT) and readLatestCheckpoint

@@ -1,4 +1,4 @@
-// Device loss (issue 10, item 4) on WebGPU (SwiftShader, tiny shapes): GPUDevice.destroy() in the
+// Device loss on WebGPU (SwiftShader, tiny shapes): GPUDevice.destroy() in the
 // middle of training stops trainSds with E_DEVICE_LOST, the checkpoints already handed out stay
 // usable, and the run continues on wasm from the last one (checkpoints are backend-independent).
 // Inference on a device lost mid-run fails the same way.

@@ -1,4 +1,4 @@
-// A fixed-seed slice of `npm run bench:fuzz` (issue 10, item 1): 200 mutated inputs per reader
+// A fixed-seed slice of `npm run bench:fuzz`: 200 mutated inputs per reader
 // (60 for ONNX import, the slowest) derived from the real fixtures by bit flips, truncation, header
 // fields set to extremes and spliced blocks. Each must load or throw an SdsError, finish within the
 // hang limit, and not hold more off-heap memory than its cap. Seed 20261127 is the bench's, so a

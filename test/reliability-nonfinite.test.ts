@@ -1,4 +1,4 @@
-// Non-finite losses (issue 10, item 2) on the wasm backend (1 thread; the skip logic is the
+// Non-finite losses on the wasm backend (1 thread; the skip logic is the
 // backend-independent iteration code, and wasm runs these steps ~5x faster than the reference
 // backend): a NaN in one scan's image skips the students' steps (no SGD update, BatchNorm statistics
 // put back), never reaches the teacher, and is reported in SdsEvent.skipped; a NaN weight that makes

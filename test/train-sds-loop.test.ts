@@ -108,7 +108,7 @@ let stage1Model: Uint8Array;
 let refFromModel: SdsTrainResult;
 
 /**
- * The long run of the issue's integration check: 1 stage-1 + 29 stage-2 SDS iterations (30 in all)
+ * The long integration check: 1 stage-1 + 29 stage-2 SDS iterations (30 in all)
  * without validation or checkpoints, on every backend. Costs on the 2-core CI machine: reference
  * ~1.7 CPU s per stage-2 iteration (plain-JS convolutions), WebGPU on SwiftShader ~2.5 s, wasm < 0.2 s.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-scan sliding-window inference of issue 9 on a GPU machine without Node or internet, from
+# Whole-scan sliding-window inference (bench/infer.ts) on a GPU machine without Node or internet, from
 # .gpu-bench/infer/ (scripts/pack-gpu-infer.sh, after scripts/pack-gpu-bench.sh): sds-web's WebGPU
 # backend vs onnxruntime-web's WebGPU provider (JSEP) on the same V-Net16 and LA scan, Dawn on Vulkan.
 # Usage: bash .gpu-bench/infer/run.sh [bench/infer.ts options, e.g. --quick, --roi 64,64,48, --filters 8]

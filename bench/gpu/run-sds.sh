@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs issue 6's SDS experiment (scripts/experiment-sds-run.ts, bundled) on a GPU machine without Node or
+# Runs the SDS experiment (scripts/experiment-sds-run.ts, bundled) on a GPU machine without Node or
 # internet, from .gpu-bench/sds/ made by scripts/pack-gpu-sds.sh: one process per seed, all at once (a
 # single small V-Net training step does not fill a large GPU), each writing its runs as JSON for
 # `npm run experiment:sds -- --merge ...` back on the development machine.

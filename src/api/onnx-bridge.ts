@@ -1,5 +1,5 @@
 /**
- * The three entry points of the ONNX module (src/onnx, issue 9), loaded on first use so a page that
+ * The three entry points of the ONNX module (src/onnx), loaded on first use so a page that
  * never touches ONNX never downloads protobufjs or onnxruntime-web. The three names are agreed with the
  * ONNX module (importVNetOnnx, exportVNetOnnx, segmentWithOnnxRuntime); OnnxModule checks their types.
  */

@@ -21,5 +21,3 @@ export function dtypeOf(data: TypedArray): DType {
   if (data instanceof Int32Array) return 'int32';
   return 'uint8';
 }
-
-export const isLabelDType = (dtype: DType): boolean => dtype !== 'float32';

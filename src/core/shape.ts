@@ -30,14 +30,3 @@ export function expectPositiveIntegers(what: string, values: readonly number[]):
     throw new SdsError('E_INVALID_ARGUMENT', `${what}: expected positive integers, found ${shapeString(values)}`);
   }
 }
-
-/** Row-major strides of `shape` (last axis fastest). */
-export function stridesOf(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}

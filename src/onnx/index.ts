@@ -1,4 +1,4 @@
-// ONNX interop (issue 9): export the V-Net for ONNX Runtime, import PyTorch-exported V-Nets, run with ORT-web.
+// ONNX interop: export the V-Net for ONNX Runtime, import PyTorch-exported V-Nets, run with ORT-web.
 export { BN_EPS, exportVNetOnnx, vnetOnnxBytes } from './export.js';
 export { type ImportOnnxOptions, importVNetOnnx } from './import.js';
 export {

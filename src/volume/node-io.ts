@@ -6,7 +6,6 @@ import { open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { SdsError } from '../core/errors.js';
 import { readDicomSeries, type ReadDicomOptions } from './dicom-series.js';
-import { readHdf5Volumes, type Hdf5Volumes, type ReadHdf5Options } from './hdf5-read.js';
 import { readNifti, type ReadNiftiOptions } from './nifti-read.js';
 import type { Volume } from './volume.js';
 
@@ -20,10 +19,6 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 export async function readNiftiFile(path: string, options?: ReadNiftiOptions): Promise<Volume> {
   return readNifti(await readBytes(path), basename(path), options);
-}
-
-export async function readHdf5File(path: string, options?: ReadHdf5Options): Promise<Hdf5Volumes> {
-  return readHdf5Volumes(await readBytes(path), path, options);
 }
 
 /** Every regular file in `folder` (not recursive, hidden files skipped) is read as one slice. */
