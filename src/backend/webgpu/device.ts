@@ -46,6 +46,10 @@ async function nodeGpu(): Promise<GPU> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
+  // Without a Vulkan loader Dawn prints its own warning and stack line to stderr before it finds no
+  // adapter; say why in one line instead, before Dawn is asked.
+  if (process.platform === 'linux' && findVulkanLoader(fs, env.LD_LIBRARY_PATH) === undefined)
+    throw new SdsError('E_NO_ADAPTER', `no Vulkan loader (${VULKAN_LOADER}) on this machine, which Dawn needs on Linux. ${HOW_TO_GET_ONE}`);
   let mod: { create(flags: string[]): GPU; globals: object };
   try {
     mod = (await import(/* @vite-ignore */ 'webgpu' as string)) as typeof mod;
@@ -58,6 +62,52 @@ async function nodeGpu(): Promise<GPU> {
   // Dawn's globals (GPUBufferUsage, GPUMapMode, ...) must exist before any WebGPU call.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   return mod.create([]);
+}
+
+const VULKAN_LOADER = 'libvulkan.so.1';
+const LIBRARY_FOLDERS = [
+  '/lib',
+  '/usr/lib',
+  '/lib64',
+  '/usr/lib64',
+  '/usr/local/lib',
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+];
+
+/**
+ * Where the dynamic loader would find libvulkan.so.1: LD_LIBRARY_PATH, the paths ld.so.cache lists for it,
+ * or the usual library folders. Only a non-empty regular file counts. Undefined when there is none.
+ */
+export function findVulkanLoader(
+  fs: Pick<typeof import('node:fs'), 'readFileSync' | 'statSync'>,
+  libraryPath = '',
+  cache = '/etc/ld.so.cache',
+): string | undefined {
+  let cached: string[] = [];
+  try {
+    cached = fs.readFileSync(cache, 'latin1').match(/\/[\x21-\x7e]*\/libvulkan\.so\.1(?![\x21-\x7e])/g) ?? [];
+  } catch {
+    // No cache (musl, some containers): the folders below still count.
+  }
+  const candidates = [
+    ...libraryPath
+      .split(':')
+      .filter((d) => d !== '')
+      .map((d) => `${d}/${VULKAN_LOADER}`),
+    ...cached,
+    ...LIBRARY_FOLDERS.map((d) => `${d}/${VULKAN_LOADER}`),
+  ];
+  return candidates.find((path) => {
+    try {
+      const stat = fs.statSync(path);
+      return stat.isFile() && stat.size > 0;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** A GPU Vulkan can drive shows up as a DRM render node or an NVIDIA device node. */
