@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import { segmentVolume } from '../src/infer/index.js';
 import { VNet } from '../src/nn/index.js';
 import { exportVNetOnnx } from '../src/onnx/index.js';

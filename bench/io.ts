@@ -19,7 +19,7 @@ type BenchRow = import('./support/report.js').BenchRow;
 const { readNifti, readHdf5Volumes } = await import('../src/volume/index.js');
 const { segmentVolume, keepLargestComponentPerSample } = await import('../src/infer/index.js');
 const { VNet } = await import('../src/nn/index.js');
-const { createBackend } = await import('../src/backend/create.js');
+const { createBackend } = await import('../src/api/create-backend.js');
 
 const quick = process.argv.includes('--quick');
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data');

@@ -9,7 +9,7 @@
 // memory once the run's result is released).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import type { Backend } from '../src/backend/backend.js';
 import { trainSds } from '../src/train/sds/trainer.js';
 import { tinyConfig, tinyScans } from '../test/support/tiny-sds-run.js';

@@ -44,7 +44,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import type { BackendName } from '../src/core/tensor.js';
 import { segmentVolume } from '../src/infer/segment-volume.js';
 import { loadVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
@@ -439,8 +439,6 @@ const NAMES: Record<SdsMode, string> = {
   'sds-fixed-ema': 'SDS, fixed EMA',
   'sds-no-switch': 'SDS, no switching',
   sds: 'SDS (switching + LA-EMA)',
-  adabn: 'AdaBN (batch-norm statistics only)',
-  tent: 'TENT (entropy, batch-norm affine)',
 };
 const rows = meta.modes.map((mode) => {
   const rs = results.filter((r) => r.mode === mode);

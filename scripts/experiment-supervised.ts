@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import type { BackendName } from '../src/core/tensor.js';
 import { VNet } from '../src/nn/vnet.js';
 import { saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';

@@ -4,8 +4,8 @@ export { Tensor, type BackendName } from './core/tensor.js';
 export type { DType, TypedArray } from './core/dtype.js';
 export type { Shape, Vec3 } from './core/shape.js';
 export type { Backend, BackendInfo } from './backend/backend.js';
-export { createBackend, type CreateBackendOptions } from './backend/create.js';
-export { createReferenceBackend } from './backend/reference/index.js';
+export { createBackend, type CreateBackendOptions } from './api/create-backend.js';
+export { createReferenceBackend } from './ops/reference/index.js';
 export { createWebGpuBackend, type WebGpuBackend, type WebGpuBackendOptions } from './backend/webgpu/index.js';
 export { createWasmBackend, type WasmBackendOptions } from './backend/wasm/index.js';
 

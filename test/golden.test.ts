@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { goldenCase, loadGolden, parseGolden, tensorOf } from './support/golden.js';
 import { describeGolden } from './support/golden-suite.js';
 

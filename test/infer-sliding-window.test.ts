@@ -3,7 +3,7 @@
 // with a plain forward, padding of small volumes, flip TTA, progress, abort, and the Volume API.
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import {

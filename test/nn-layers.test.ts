@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Backend } from '../src/backend/backend.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { sizeOf } from '../src/core/shape.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Parameter } from '../src/nn/layer.js';
 import { Sgd } from '../src/nn/sgd.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { SdsError } from '../src/core/errors.js';
 import { checkpointConfig, loadVNet, readSafetensors } from '../src/nn/index.js';
 import { VNet } from '../src/nn/vnet.js';

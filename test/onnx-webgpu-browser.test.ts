@@ -8,7 +8,7 @@ import { dirname, join, normalize } from 'node:path';
 import { createRequire } from 'node:module';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { createOrtSession, exportVNetOnnx } from '../src/onnx/index.js';
 import { cropNcdhw, hippocampusScan, maxRelativeError, trainedLookingVNet } from './onnx-helpers.js';
 

@@ -2,7 +2,7 @@
 // case table and comparisons exercised while the other backends are being built. Also the reference
 // backend's memory contract (copies in, copies out, disposal, destroy).
 import { describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import * as ops from '../src/ops/index.js';
 import { describeOpSuite } from './support/op-suite.js';
 

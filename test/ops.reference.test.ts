@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../src/core/shape.js';
 import * as ops from '../src/ops/index.js';
 import type { Dense } from '../src/ops/dense.js';
-import type { Conv3dParams, MaskRegion } from '../src/ops/params.js';
+import type { Conv3dParams, MaskRegion } from '../src/contract/params.js';
 import { dot, expectGradientsClose, numericGradient } from './support/finite-difference.js';
 import { hostCubeMask, randomFloat64, randomLabels } from './support/random-data.js';
 

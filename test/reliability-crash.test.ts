@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import { SdsError } from '../src/core/errors.js';
 import { parseCheckpoint } from '../src/train/sds/checkpoint.js';
 import { LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT, readLatestCheckpoint } from '../src/train/sds/node-checkpoint.js';

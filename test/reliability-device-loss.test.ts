@@ -6,7 +6,7 @@
 // and one supervised iteration on SwiftShader costs ~10 CPU-s against ~50 for an SDS one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import { acquireDevice } from '../src/backend/webgpu/device.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import { SdsError } from '../src/core/errors.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSegmenter } from '../src/api/create-segmenter.js';
 import type { FinetuneProgress } from '../src/api/types.js';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import { SdsError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';

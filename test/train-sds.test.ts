@@ -2,8 +2,8 @@
 // tensors, then whole iterations on tiny random volumes (reference backend; one wasm cross-check).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createBackend } from '../src/api/create-backend.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { VNet } from '../src/nn/vnet.js';

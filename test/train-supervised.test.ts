@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
-import { createBackend } from '../src/backend/create.js';
+import { createBackend } from '../src/api/create-backend.js';
 import { VNet } from '../src/nn/vnet.js';
 import { assign } from '../src/ops/index.js';
 import { loadCases, type LabeledCase } from '../src/train/node-cases.js';

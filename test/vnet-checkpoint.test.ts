@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { SdsError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';

@@ -1,4 +1,4 @@
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { describeVnetGolden } from './support/vnet-golden-suite.js';
 
 describeVnetGolden('reference', async () => createReferenceBackend());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { sizeOf } from '../src/core/shape.js';
 import { supervisedLoss } from '../src/nn/loss.js';
 import { memoryPlan } from '../src/nn/memory-plan.js';

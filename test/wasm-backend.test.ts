@@ -9,7 +9,7 @@ import { chooseVariant, detectFeatures } from '../src/backend/wasm/features.js';
 import { WasmHeap } from '../src/backend/wasm/heap.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { ptr } from '../src/backend/wasm/storage.js';
-import { createReferenceBackend } from '../src/backend/reference/index.js';
+import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Vec3 } from '../src/core/shape.js';
 import { SdsError } from '../src/core/errors.js';
 import { supervisedLoss } from '../src/nn/loss.js';

@@ -11,7 +11,7 @@ import { type WebGpuBackend, createWebGpuBackend } from '../src/backend/webgpu/i
 import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';
 import type { Vec3 } from '../src/core/shape.js';
 import * as ops from '../src/ops/index.js';
-import type { Conv3dParams } from '../src/ops/params.js';
+import type { Conv3dParams } from '../src/contract/params.js';
 import { randomFloat32 } from './support/random-data.js';
 
 const TOLERANCE = 1e-4;

@@ -13,7 +13,7 @@ import type { TypedArray } from '../src/core/dtype.js';
 import type { Shape } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import * as ops from '../src/ops/index.js';
-import type { SpatialAxis } from '../src/ops/params.js';
+import type { SpatialAxis } from '../src/contract/params.js';
 import { type HostArray, hostCubeMask, randomFloat32, randomLabels, randomLevels } from './support/random-data.js';
 
 /**

@@ -9,7 +9,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { dense } from '../src/ops/dense.js';
 import { diceCeLossReference } from '../src/ops/dice-ce.js';
 import { disagreementMseReference } from '../src/ops/disagreement.js';
-import type { MaskRegion } from '../src/ops/params.js';
+import type { MaskRegion } from '../src/contract/params.js';
 import { hostCubeMask, randomFloat32, randomLabels, randomLevels } from './support/random-data.js';
 
 /**

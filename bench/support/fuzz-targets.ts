@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'fflate';
 import h5wasm from 'h5wasm';
-import { createBackend } from '../../src/backend/create.js';
+import { createBackend } from '../../src/api/create-backend.js';
 import { loadVNet, saveVNet } from '../../src/nn/checkpoint/vnet-checkpoint.js';
 import { readSafetensors } from '../../src/nn/checkpoint/safetensors.js';
 import { VNet } from '../../src/nn/vnet.js';

@@ -8,7 +8,7 @@
  * backend 'webgpu' explicitly still uses them (tests do).
  */
 import type { Backend } from '../backend/backend.js';
-import { createBackend } from '../backend/create.js';
+import { createBackend } from './create-backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { BackendName } from '../core/tensor.js';

@@ -1,7 +1,7 @@
 import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
 import type { BackendName, Tensor } from '../core/tensor.js';
-import type { Kernels } from '../ops/kernels.js';
+import type { Kernels } from '../contract/kernels.js';
 
 export interface BackendInfo {
   readonly name: BackendName;

@@ -16,7 +16,7 @@ import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import type { SpatialAxis } from '../ops/params.js';
+import type { SpatialAxis } from '../contract/params.js';
 import { withData, type Volume } from '../volume/volume.js';
 import { type Connectivity, keepLargestComponent } from './connected-components.js';
 import { type ProbabilityVolume, type Predictor, type SlidingWindowOptions, slidingWindowInference } from './sliding-window.js';

@@ -24,7 +24,7 @@ import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { add, flip, scale, softmax } from '../ops/index.js';
-import type { SpatialAxis } from '../ops/params.js';
+import type { SpatialAxis } from '../contract/params.js';
 import { type BlendMode, DEFAULT_SIGMA_SCALE, importanceMap } from './importance.js';
 import { accumulateWindow, extractWindow, normalizeAndCrop } from './window-io.js';
 import { perAxis, planWindows } from './windows.js';

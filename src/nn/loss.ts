@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import { add, diceCeLoss } from '../ops/index.js';
-import type { LossAndGrad } from '../ops/kernels.js';
+import type { LossAndGrad } from '../contract/kernels.js';
 
 /**
  * Segmentation losses over the diceCeLoss op, which computes weight * (Dice_R + CE_R) / 2 on a region

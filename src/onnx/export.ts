@@ -14,12 +14,19 @@
  * Initializers carry the PyTorch state_dict names of the weights they hold (folded values when folded),
  * so a model is readable next to a checkpoint.
  */
-import type { ExportOnnxOptions } from '../api/types.js';
 import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { VNet } from '../nn/vnet.js';
 import { type BlockSpec, type VNetConfig, vnetBlocks } from '../nn/vnet-config.js';
 import { FLOAT, INT64, IR_VERSION, OPSET, type NodeProto, type TensorProto, onnx } from './proto.js';
+
+/** How the V-Net is written (the API's exportOnnx options have this shape; onnx/ is below api/). */
+export interface ExportOnnxOptions {
+  /** 'transpose' (ConvTranspose nodes, default) or 'webgpu-compatible' (up-convolutions in a form ORT WebGPU runs). */
+  readonly upsampling?: 'transpose' | 'webgpu-compatible';
+  /** Fold BatchNorm into the preceding convolutions. Default true. */
+  readonly foldBatchNorm?: boolean;
+}
 
 /** PyTorch's BatchNorm3d eps, which sds-web's BatchNorm3d uses too. */
 export const BN_EPS = 1e-5;

@@ -8,7 +8,6 @@
  *
  * Axes as in segmentVolume: `roiSize` is in Volume axes [X, Y, Z]; the tensor is [1, 1, Z, Y, X].
  */
-import type { SegmentOptions } from '../api/types.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import { keepLargestComponent } from '../infer/connected-components.js';
@@ -19,7 +18,18 @@ import { perAxis, planWindows } from '../infer/windows.js';
 import { type Volume, withData } from '../volume/volume.js';
 import { type OrtExecutionProvider, type OrtVNetSession, createOrtSession } from './ort-session.js';
 
-export interface OnnxSegmentOptions extends SegmentOptions {
+/** The API's segment options this engine reads (onnx/ is below api/: the shape is restated, not imported). */
+export interface OnnxSegmentOptions {
+  /** Sliding-window overlap 0..1 (MONAI). Default 0.5. */
+  readonly overlap?: number;
+  /** Window blending. Default 'gaussian'. */
+  readonly blend?: 'gaussian' | 'constant';
+  /** Flip test-time augmentation (left-right). Default false. */
+  readonly tta?: boolean;
+  /** Keep the largest connected component per class. Default true. */
+  readonly largestComponent?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { readonly fraction: number; readonly window: number; readonly windows: number }) => void;
   /** Window size in Volume axes [X, Y, Z] (multiples of 16 for a V-Net). */
   readonly roiSize: Vec3;
   /** Threads of ORT's wasm provider (effective for the first session of the realm only). */

@@ -4,8 +4,8 @@ import { expectShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { channelLayout } from './channel.js';
 import { type Dense, type FloatArray, at, put, zerosLike } from './dense.js';
-import type { BatchNormGrads, BatchNormTrainResult } from './kernels.js';
-import type { BatchNormEvalParams, BatchNormTrainParams } from './params.js';
+import type { BatchNormGrads, BatchNormTrainResult } from '../contract/kernels.js';
+import type { BatchNormEvalParams, BatchNormTrainParams } from '../contract/params.js';
 import { expectChannelVector, expectImage, expectInRange, expectTensorsOn } from './validate.js';
 
 /** BatchNorm3d over NCDHW, PyTorch semantics: statistics per channel over N, D, H, W. */

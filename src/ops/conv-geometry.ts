@@ -1,6 +1,7 @@
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
-import type { Conv3dParams } from './params.js';
+import { convOutputSize } from '../contract/conv-size.js';
+import type { Conv3dParams } from '../contract/params.js';
 import { expectVec3 } from './validate.js';
 
 /**
@@ -12,10 +13,7 @@ import { expectVec3 } from './validate.js';
  * and positions outside [0, inputSize) read zero padding.
  */
 
-/** floor((I + 2p - dil*(k-1) - 1) / s) + 1, PyTorch's output size; may be < 1 for invalid geometry. */
-export function convOutputSize(inputSize: number, kernel: number, stride: number, padding: number, dilation: number): number {
-  return Math.floor((inputSize + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
-}
+export { convOutputSize };
 
 /** Input position read by output o at tap k: equation (1), possibly outside the input (padding). */
 export const convInputIndex = (o: number, k: number, stride: number, padding: number, dilation: number): number =>

@@ -4,7 +4,7 @@ import type { Tensor } from '../core/tensor.js';
 import { expectShape } from '../core/shape.js';
 import { convInputIndex, convOutputSpatial, expectConvParams, spatialOf, transposedTap } from './conv-geometry.js';
 import { type Dense, type FloatArray, Layout5, at, put, zerosLike } from './dense.js';
-import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams } from './params.js';
+import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams } from '../contract/params.js';
 import { expectImage, expectTensorsOn, expectVec3 } from './validate.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Tensor } from '../core/tensor.js';
 import { expectRank } from '../core/shape.js';
 import { convInputIndex, convOutputSpatial, expectConvParams, spatialOf } from './conv-geometry.js';
 import { type Dense, type FloatArray, Layout5, at, put, zerosLike } from './dense.js';
-import type { Conv3dParams } from './params.js';
+import type { Conv3dParams } from '../contract/params.js';
 import { expectChannelVector, expectImage, expectTensorsOn } from './validate.js';
 
 /** y = conv3d(x, w) + bias: x [N, Ci, D, H, W], w [Co, Ci, kD, kH, kW], bias [Co] or null (PyTorch Conv3d). */

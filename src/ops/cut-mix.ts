@@ -3,7 +3,7 @@ import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { type Dense, type NumericArray, Layout5, at, put, zerosLike } from './dense.js';
-import type { Cube } from './params.js';
+import type { Cube } from '../contract/params.js';
 import { expectMaskFor, expectSameShape, expectSpatialRank, expectTensorsOn, expectVec3 } from './validate.js';
 
 /** [D, H, W] uint8 cube mask M: 1 outside the cube, 0 inside (METHOD.md stage 1, step 1). */

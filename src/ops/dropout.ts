@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import { type Dense, put } from './dense.js';
-import type { DropoutParams } from './params.js';
+import type { DropoutParams } from '../contract/params.js';
 import { uniformAt } from './random.js';
 import { expectInRange, expectInteger } from './validate.js';
 

@@ -16,6 +16,6 @@ export * from './reduce.js';
 export * from './relu.js';
 export * from './softmax.js';
 export * from './spatial.js';
-export type { BatchNormGrads, BatchNormTrainResult, Kernels, KernelName, KernelSignatures, LossAndGrad } from './kernels.js';
-export type * from './params.js';
+export type { BatchNormGrads, BatchNormTrainResult, Kernels, KernelName, KernelSignatures, LossAndGrad } from '../contract/kernels.js';
+export type * from '../contract/params.js';
 export { mix32, uniformAt } from './random.js';

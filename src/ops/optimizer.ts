@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import { type Dense, type FloatArray, at, put } from './dense.js';
-import type { LaEmaParams, SgdParams } from './params.js';
+import type { LaEmaParams, SgdParams } from '../contract/params.js';
 import { scalarLike } from './reduce.js';
 import { expectFloat, expectInRange, expectInteger, expectSameShape, expectScalar, expectTensorsOn } from './validate.js';
 

@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { type Dense, type NumericArray, Layout5, at, put, zerosLike } from './dense.js';
-import type { SpatialAxis } from './params.js';
+import type { SpatialAxis } from '../contract/params.js';
 import { expectInteger, expectSpatialRank, expectTensorsOn } from './validate.js';
 
 /** Augmentations on the spatial axes (0 = D, 1 = H, 2 = W) of NCDHW images or NDHW label maps, any dtype. */

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'vitest';
 import * as ops from '../../src/ops/index.js';
-import type { Conv3dParams } from '../../src/ops/params.js';
+import type { Conv3dParams } from '../../src/contract/params.js';
 import { type GoldenCase, goldenCase, loadGolden, paramNumber, paramVec3, tensorOf } from './golden.js';
 import { expectGoldenClose, uploadGolden } from './golden-compare.js';
 import type { GoldenContext } from './golden-suite.js';

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'vitest';
 import * as ops from '../../src/ops/index.js';
-import type { MaskRegion } from '../../src/ops/params.js';
+import type { MaskRegion } from '../../src/contract/params.js';
 import { goldenCase, loadGolden, paramNumber, paramString, paramVec3, tensorOf } from './golden.js';
 import { expectGoldenClose, expectGoldenExact, uploadGolden } from './golden-compare.js';
 import type { GoldenContext } from './golden-suite.js';

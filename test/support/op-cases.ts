@@ -8,8 +8,8 @@ import type { Backend } from '../../src/backend/backend.js';
 import type { Vec3 } from '../../src/core/shape.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import * as ops from '../../src/ops/index.js';
-import type { KernelName } from '../../src/ops/kernels.js';
-import type { Conv3dParams, MaskRegion, SpatialAxis } from '../../src/ops/params.js';
+import type { KernelName } from '../../src/contract/kernels.js';
+import type { Conv3dParams, MaskRegion, SpatialAxis } from '../../src/contract/params.js';
 import { type HostArray, hostCubeMask, randomFloat32, randomLabels, randomLevels, scalarHost } from './random-data.js';
 
 type Inputs = Record<string, HostArray>;

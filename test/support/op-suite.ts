@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
-import { createReferenceBackend } from '../../src/backend/reference/index.js';
+import { createReferenceBackend } from '../../src/ops/reference/index.js';
 import type { TypedArray } from '../../src/core/dtype.js';
 import { SdsError } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import * as ops from '../../src/ops/index.js';
-import type { KernelName } from '../../src/ops/kernels.js';
+import type { KernelName } from '../../src/contract/kernels.js';
 import { OP_CASES, type OpCase } from './op-cases.js';
 import { randomFloat32, randomLabels } from './random-data.js';
 

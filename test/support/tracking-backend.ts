@@ -1,6 +1,6 @@
 import type { Backend } from '../../src/backend/backend.js';
 import { Tensor } from '../../src/core/tensor.js';
-import type { Kernels } from '../../src/ops/kernels.js';
+import type { Kernels } from '../../src/contract/kernels.js';
 
 export interface TrackedBackend {
   readonly backend: Backend;

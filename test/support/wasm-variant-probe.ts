@@ -1,7 +1,7 @@
 // Run in a child process (possibly with --experimental-wasm-relaxed-simd): creates the wasm backend
 // with the options in argv[2] (JSON), runs one convolution on it and on the reference backend, and
 // prints the variant it got and the convolution's error as JSON on stdout.
-import { createReferenceBackend } from '../../src/backend/reference/index.js';
+import { createReferenceBackend } from '../../src/ops/reference/index.js';
 import { createWasmBackend } from '../../src/backend/wasm/index.js';
 import * as ops from '../../src/ops/index.js';
 import { randomFloat32 } from './random-data.js';

@@ -9,8 +9,8 @@
  */
 import type { Vec3 } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
-import { convOutputSize } from '../../ops/conv-geometry.js';
-import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../ops/params.js';
+import { convOutputSize } from '../../contract/conv-size.js';
+import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../contract/params.js';
 import type { Step, WasmRuntime } from './runtime.js';
 import { newTensor, ptr } from './storage.js';
 

@@ -6,8 +6,8 @@
 import type { Shape } from '../../core/shape.js';
 import { sizeOf } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
-import type { Kernels } from '../../ops/kernels.js';
-import type { SpatialAxis } from '../../ops/params.js';
+import type { Kernels } from '../../contract/kernels.js';
+import type { SpatialAxis } from '../../contract/params.js';
 import { conv3dBackwardDataWasm, conv3dBackwardFilterWasm, conv3dWasm } from './conv-kernels.js';
 import type { WasmRuntime } from './runtime.js';
 import { bytesPerElement, newTensor, ptr } from './storage.js';

@@ -2,7 +2,7 @@ import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Vec3 } from '../../core/shape.js';
 import { addChannelBias, channelSum, conv3d, conv3dBackwardData, conv3dBackwardFilter, spatialOf } from '../../ops/index.js';
-import type { Conv3dParams } from '../../ops/params.js';
+import type { Conv3dParams } from '../../contract/params.js';
 import { fanIn, uniformTensor } from '../init.js';
 import type { Layer, Parameter } from '../layer.js';
 import { LayerBase } from './base.js';

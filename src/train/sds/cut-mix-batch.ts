@@ -4,7 +4,7 @@ import type { Vec3 } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { MixedTargets } from '../../nn/loss.js';
 import { cubeMask, cutMix } from '../../ops/index.js';
-import type { Cube } from '../../ops/params.js';
+import type { Cube } from '../../contract/params.js';
 import type { RandomStream } from '../random-stream.js';
 
 /**

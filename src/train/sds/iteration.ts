@@ -8,7 +8,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { supervisedLoss } from '../../nn/loss.js';
 import type { VNet } from '../../nn/vnet.js';
 import { add, assign, copy, cutMix } from '../../ops/index.js';
-import type { LossAndGrad } from '../../ops/kernels.js';
+import type { LossAndGrad } from '../../contract/kernels.js';
 import type { SdsMode } from './config.js';
 import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
 import { fixedEmaAlpha, laEmaAlphaFor, laEmaUpdate } from './la-ema.js';

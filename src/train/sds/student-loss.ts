@@ -3,7 +3,7 @@ import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
 import { mixedLoss } from '../../nn/loss.js';
 import { add, disagreementMse, scale } from '../../ops/index.js';
-import type { LossAndGrad } from '../../ops/kernels.js';
+import type { LossAndGrad } from '../../contract/kernels.js';
 import type { CutMixPair } from './cut-mix-batch.js';
 
 /**

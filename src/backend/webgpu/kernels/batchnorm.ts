@@ -1,6 +1,6 @@
 import type { Tensor } from '../../../core/tensor.js';
-import type { BatchNormGrads, BatchNormTrainResult, KernelSignatures } from '../../../ops/kernels.js';
-import type { BatchNormEvalParams, BatchNormTrainParams } from '../../../ops/params.js';
+import type { BatchNormGrads, BatchNormTrainResult, KernelSignatures } from '../../../contract/kernels.js';
+import type { BatchNormEvalParams, BatchNormTrainParams } from '../../../contract/params.js';
 import applySource from '../../../../shaders/batchnorm-apply.wgsl';
 import backwardSource from '../../../../shaders/batchnorm-backward.wgsl';
 import evalSource from '../../../../shaders/batchnorm-eval.wgsl';

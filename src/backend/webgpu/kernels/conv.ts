@@ -1,7 +1,7 @@
 import type { Tensor } from '../../../core/tensor.js';
-import { convOutputSize } from '../../../ops/conv-geometry.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
-import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../../ops/params.js';
+import { convOutputSize } from '../../../contract/conv-size.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
+import type { Conv3dBackwardDataParams, Conv3dBackwardFilterParams, Conv3dParams } from '../../../contract/params.js';
 import directSource from '../../../../shaders/conv3d-direct.wgsl';
 import gemmSource from '../../../../shaders/conv3d-gemm.wgsl';
 import gatherSource from '../../../../shaders/conv3d.wgsl';

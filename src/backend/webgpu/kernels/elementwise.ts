@@ -1,6 +1,6 @@
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
-import type { DropoutParams } from '../../../ops/params.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
+import type { DropoutParams } from '../../../contract/params.js';
 import addSource from '../../../../shaders/add.wgsl';
 import addChannelBiasSource from '../../../../shaders/add-channel-bias.wgsl';
 import channelScaleSource from '../../../../shaders/channel-scale.wgsl';

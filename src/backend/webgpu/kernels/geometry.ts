@@ -1,7 +1,7 @@
 import type { Vec3 } from '../../../core/shape.js';
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
-import type { Cube, SpatialAxis } from '../../../ops/params.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
+import type { Cube, SpatialAxis } from '../../../contract/params.js';
 import cubeMaskSource from '../../../../shaders/cube-mask.wgsl';
 import cutMixSource from '../../../../shaders/cut-mix.wgsl';
 import spatialGatherSource from '../../../../shaders/spatial-gather.wgsl';

@@ -1,4 +1,4 @@
-import type { Kernels } from '../../../ops/kernels.js';
+import type { Kernels } from '../../../contract/kernels.js';
 import type { WebGpuContext } from '../context.js';
 import { makeBatchNormKernels } from './batchnorm.js';
 import { makeConvKernels } from './conv.js';

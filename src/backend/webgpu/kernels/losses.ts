@@ -1,6 +1,6 @@
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures, LossAndGrad } from '../../../ops/kernels.js';
-import type { DiceCeParams, DisagreementMseParams } from '../../../ops/params.js';
+import type { KernelSignatures, LossAndGrad } from '../../../contract/kernels.js';
+import type { DiceCeParams, DisagreementMseParams } from '../../../contract/params.js';
 import diceCeFinalizeSource from '../../../../shaders/dice-ce-finalize.wgsl';
 import diceCeGradSource from '../../../../shaders/dice-ce-grad.wgsl';
 import diceCePartialsSource from '../../../../shaders/dice-ce-partials.wgsl';

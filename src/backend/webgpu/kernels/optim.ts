@@ -1,6 +1,6 @@
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
-import type { LaEmaParams, SgdParams } from '../../../ops/params.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
+import type { LaEmaParams, SgdParams } from '../../../contract/params.js';
 import emaUpdateSource from '../../../../shaders/ema-update.wgsl';
 import laEmaAlphaSource from '../../../../shaders/la-ema-alpha.wgsl';
 import sgdStepSource from '../../../../shaders/sgd-step.wgsl';

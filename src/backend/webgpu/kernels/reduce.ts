@@ -1,6 +1,6 @@
 import type { Shape } from '../../../core/shape.js';
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
 import channelReduceSource from '../../../../shaders/channel-reduce.wgsl';
 import sumTermSource from '../../../../shaders/channel-reduce-sum.wgsl';
 import type { WebGpuContext } from '../context.js';

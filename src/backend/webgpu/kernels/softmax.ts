@@ -1,5 +1,5 @@
 import type { Tensor } from '../../../core/tensor.js';
-import type { KernelSignatures } from '../../../ops/kernels.js';
+import type { KernelSignatures } from '../../../contract/kernels.js';
 import argmaxSource from '../../../../shaders/argmax.wgsl';
 import softmaxSource from '../../../../shaders/softmax.wgsl';
 import type { WebGpuContext } from '../context.js';

@@ -2,7 +2,7 @@ import { allocate, type DType, type TypedArray } from '../../core/dtype.js';
 import { SdsError } from '../../core/errors.js';
 import { type Shape, expectPositiveIntegers, shapeString, sizeOf } from '../../core/shape.js';
 import { type Tensor, expectLive } from '../../core/tensor.js';
-import type { Backend, BackendInfo } from '../backend.js';
+import type { Backend, BackendInfo } from '../../backend/backend.js';
 import { referenceKernels, wrapStorage } from './kernels.js';
 
 /**

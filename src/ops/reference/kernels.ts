@@ -1,22 +1,22 @@
 import type { TypedArray } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
-import type { Kernels } from '../../ops/kernels.js';
-import { batchNormBackwardReference, batchNormEvalReference, batchNormTrainReference } from '../../ops/batch-norm.js';
-import { addChannelBiasReference, channelScaleReference, channelSumReference } from '../../ops/channel.js';
-import { conv3dReference } from '../../ops/conv3d.js';
-import { conv3dBackwardDataReference, conv3dBackwardFilterReference } from '../../ops/conv3d-backward.js';
-import { assignReference, copyReference } from '../../ops/copy.js';
-import { cubeMaskReference, cutMixReference } from '../../ops/cut-mix.js';
-import type { Dense, FloatArray, LabelArray, NumericArray } from '../../ops/dense.js';
-import { diceCeLossReference } from '../../ops/dice-ce.js';
-import { disagreementMseReference } from '../../ops/disagreement.js';
-import { dropoutMaskReference } from '../../ops/dropout.js';
-import { addReference, scaleReference } from '../../ops/elementwise.js';
-import { emaUpdateReference, laEmaAlphaReference, sgdStepReference } from '../../ops/optimizer.js';
-import { meanReference, sumReference } from '../../ops/reduce.js';
-import { reluBackwardReference, reluReference } from '../../ops/relu.js';
-import { argmaxReference, softmaxReference } from '../../ops/softmax.js';
-import { flipReference, rot90Reference } from '../../ops/spatial.js';
+import type { Kernels } from '../../contract/kernels.js';
+import { batchNormBackwardReference, batchNormEvalReference, batchNormTrainReference } from '../batch-norm.js';
+import { addChannelBiasReference, channelScaleReference, channelSumReference } from '../channel.js';
+import { conv3dReference } from '../conv3d.js';
+import { conv3dBackwardDataReference, conv3dBackwardFilterReference } from '../conv3d-backward.js';
+import { assignReference, copyReference } from '../copy.js';
+import { cubeMaskReference, cutMixReference } from '../cut-mix.js';
+import type { Dense, FloatArray, LabelArray, NumericArray } from '../dense.js';
+import { diceCeLossReference } from '../dice-ce.js';
+import { disagreementMseReference } from '../disagreement.js';
+import { dropoutMaskReference } from '../dropout.js';
+import { addReference, scaleReference } from '../elementwise.js';
+import { emaUpdateReference, laEmaAlphaReference, sgdStepReference } from '../optimizer.js';
+import { meanReference, sumReference } from '../reduce.js';
+import { reluBackwardReference, reluReference } from '../relu.js';
+import { argmaxReference, softmaxReference } from '../softmax.js';
+import { flipReference, rot90Reference } from '../spatial.js';
 
 /**
  * The reference kernel table: each kernel unwraps its tensors' typed arrays, runs the op's CPU

@@ -1,6 +1,6 @@
 import { SdsError } from '../core/errors.js';
 import type { BackendName } from '../core/tensor.js';
-import type { Backend } from './backend.js';
+import type { Backend } from '../backend/backend.js';
 
 export interface CreateBackendOptions {
   /** WebGPU: use this device instead of requesting one. */
@@ -16,11 +16,11 @@ export interface CreateBackendOptions {
 export async function createBackend(name: BackendName, options: CreateBackendOptions = {}): Promise<Backend> {
   switch (name) {
     case 'reference':
-      return (await import('./reference/index.js')).createReferenceBackend();
+      return (await import('../ops/reference/index.js')).createReferenceBackend();
     case 'webgpu':
-      return (await import('./webgpu/index.js')).createWebGpuBackend({ device: options.device });
+      return (await import('../backend/webgpu/index.js')).createWebGpuBackend({ device: options.device });
     case 'wasm':
-      return (await import('./wasm/index.js')).createWasmBackend({ threads: options.threads });
+      return (await import('../backend/wasm/index.js')).createWasmBackend({ threads: options.threads });
     default:
       throw new SdsError('E_INVALID_ARGUMENT', `backend: expected 'reference', 'webgpu' or 'wasm', found '${String(name)}'`);
   }
