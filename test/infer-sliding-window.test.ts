@@ -14,6 +14,7 @@ import {
   planWindows,
   segmentVolume,
   slidingWindowInference,
+  tensorPredictor,
 } from '../src/infer/index.js';
 import { Conv3d, VNet } from '../src/nn/index.js';
 import { argmax, flip, softmax } from '../src/ops/index.js';
@@ -117,14 +118,19 @@ describe('slidingWindowInference', () => {
     const image = random(16 * 16 * 32, 1);
     const want = await singleForward(backend, predictor, image, spatial);
     for (const mode of ['constant', 'gaussian'] as const) {
-      const got = await slidingWindowInference(backend, { data: image, shape: [1, ...spatial] }, predictor, { roiSize: spatial, mode });
+      const got = await slidingWindowInference({ data: image, shape: [1, ...spatial] }, tensorPredictor(backend, predictor), {
+        roiSize: spatial,
+        mode,
+      });
       expect(got.shape).toEqual([3, 16, 16, 32]);
       expect(maxAbsDiff(got.data, want)).toBeLessThanOrEqual(mode === 'constant' ? 0 : 1e-6);
     }
     const x = backend.upload(image, [1, 1, ...spatial]);
     const logits = predictor(x);
     const labels = (await backend.read(argmax(backend, logits))) as Uint8Array;
-    const got = await slidingWindowInference(backend, { data: image, shape: [1, ...spatial] }, predictor, { roiSize: spatial });
+    const got = await slidingWindowInference({ data: image, shape: [1, ...spatial] }, tensorPredictor(backend, predictor), {
+      roiSize: spatial,
+    });
     expect(Buffer.from(argmaxClasses(got)).equals(labels)).toBe(true);
     net.dispose();
   });
@@ -158,12 +164,16 @@ describe('slidingWindowInference', () => {
             den[o] += weights[i];
           }
     });
-    const got = await slidingWindowInference(backend, { data: new Float32Array(num.length), shape: [1, ...size] }, predictor, {
-      roiSize: roi,
-      overlap: 0.5,
-      mode: 'gaussian',
-      swBatchSize: 3,
-    });
+    const got = await slidingWindowInference(
+      { data: new Float32Array(num.length), shape: [1, ...size] },
+      tensorPredictor(backend, predictor),
+      {
+        roiSize: roi,
+        overlap: 0.5,
+        mode: 'gaussian',
+        swBatchSize: 3,
+      },
+    );
     expect(calls).toBe(plan.starts.length);
     expect(plan.starts.length).toBe(3 * 1 * 3); // odd count: the last batch is partial
     const n = num.length;
@@ -204,7 +214,10 @@ describe('slidingWindowInference', () => {
       for (let d = 0; d < 10; d++)
         for (let h = 0; h < 13; h++)
           for (let w = 0; w < 7; w++, o++) want[o] = full[((k * 16 + d + before[0]) * 16 + h + before[1]) * 16 + w + before[2]];
-    const got = await slidingWindowInference(backend, { data: image, shape: [1, ...size] }, predictor, { roiSize: roi, mode: 'gaussian' });
+    const got = await slidingWindowInference({ data: image, shape: [1, ...size] }, tensorPredictor(backend, predictor), {
+      roiSize: roi,
+      mode: 'gaussian',
+    });
     expect(got.shape).toEqual([3, ...size]);
     expect(maxAbsDiff(got.data, want)).toBeLessThan(1e-6);
     net.dispose();
@@ -220,7 +233,7 @@ describe('slidingWindowInference', () => {
     const x = backend.upload(image, [1, 2, ...size]);
     const reference = await read(backend, softmax(backend, conv.forward(x)));
     for (const flipAxes of [[], [0, 2]] as const) {
-      const got = await slidingWindowInference(backend, { data: image, shape: [2, ...size] }, predictor, {
+      const got = await slidingWindowInference({ data: image, shape: [2, ...size] }, tensorPredictor(backend, predictor), {
         roiSize: [5, 8, 6],
         overlap: 0.4,
         mode: 'gaussian',
@@ -248,7 +261,7 @@ describe('slidingWindowInference', () => {
       (await backend.read(back)).forEach((value, i) => (want[i] += value / sets.length));
     }
     const live = tracked.liveCount();
-    const got = await slidingWindowInference(backend, { data: image, shape: [1, ...spatial] }, predictor, {
+    const got = await slidingWindowInference({ data: image, shape: [1, ...spatial] }, tensorPredictor(backend, predictor), {
       roiSize: spatial,
       flipAxes: [0, 2],
     });
@@ -262,21 +275,33 @@ describe('slidingWindowInference', () => {
     const conv = new Conv3d(backend, { name: 'pointwise', inChannels: 1, outChannels: 2, kernel: 1, seed: 1 });
     const image = { data: random(12 * 12 * 12, 5), shape: [1, 12, 12, 12] as const };
     const seen: number[] = [];
-    await slidingWindowInference(backend, image, (x) => conv.forward(x), {
-      roiSize: [8, 8, 8],
-      swBatchSize: 3,
-      onProgress: (p) => seen.push(p.windowsDone * 100 + p.windowsTotal),
-    });
+    await slidingWindowInference(
+      image,
+      tensorPredictor(backend, (x) => conv.forward(x)),
+      {
+        roiSize: [8, 8, 8],
+        swBatchSize: 3,
+        onProgress: (p) => seen.push(p.windowsDone * 100 + p.windowsTotal),
+      },
+    );
     expect(seen).toEqual([308, 608, 808]);
     const controller = new AbortController();
-    const run = slidingWindowInference(backend, image, (x) => conv.forward(x), {
-      roiSize: [8, 8, 8],
-      signal: controller.signal,
-      onProgress: () => controller.abort(new Error('user cancelled')),
-    });
+    const run = slidingWindowInference(
+      image,
+      tensorPredictor(backend, (x) => conv.forward(x)),
+      {
+        roiSize: [8, 8, 8],
+        signal: controller.signal,
+        onProgress: () => controller.abort(new Error('user cancelled')),
+      },
+    );
     await expect(run).rejects.toThrow('user cancelled');
     await expect(
-      slidingWindowInference(backend, image, () => backend.zeros([1, 2, 4, 8, 8], 'float32'), { roiSize: [8, 8, 8] }),
+      slidingWindowInference(
+        image,
+        tensorPredictor(backend, () => backend.zeros([1, 2, 4, 8, 8], 'float32')),
+        { roiSize: [8, 8, 8] },
+      ),
     ).rejects.toThrow(
       /E_SHAPE_MISMATCH: sliding window: model output: expected float32 logits \[1, K, 8, 8, 8\], found float32 \[1, 2, 4, 8, 8\]/,
     );
@@ -298,9 +323,8 @@ describe('segmentVolume', () => {
     expect(label.shape).toEqual([X, Y, Z]);
     expect(label.affine).toEqual(image.affine);
     const probs = await slidingWindowInference(
-      backend,
       { data: image.data as Float32Array, shape: [1, Z, Y, X] },
-      predictor,
+      tensorPredictor(backend, predictor),
       tensorOptions,
     );
     const want = argmaxClasses(probs);

@@ -1,12 +1,16 @@
 // Export -> onnxruntime-web (wasm provider, in Node) parity on real hippocampus scans.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { SdsError } from '../src/core/errors.js';
 import { segmentVolume } from '../src/infer/index.js';
 import { createSegmenter } from '../src/api/index.js';
+import { main } from '../src/cli/main.js';
+import { readNifti } from '../src/volume/index.js';
 import { checkpointConfig, loadVNet, readSafetensors, saveVNet } from '../src/nn/index.js';
 import { VNet } from '../src/nn/vnet.js';
 import { createOrtSession, exportVNetOnnx, importVNetOnnx, segmentWithOnnxRuntime } from '../src/onnx/index.js';
@@ -197,5 +201,58 @@ describe('segmentWithOnnxRuntime', () => {
 
   it('bytes that are not a V-Net ONNX model fail with E_ONNX', async () => {
     await expect(createOrtSession(new Uint8Array([1, 2, 3, 4, 5]))).rejects.toMatchObject({ code: 'E_ONNX' });
+  });
+});
+
+describe('one inference path: the CLI, the API and the ONNX Runtime engine', () => {
+  it('give the same label map for the same options (defaults, and overlap 0.25 + TTA without LCC)', async () => {
+    const tiny = await trainedLookingVNet(backend, { nFilters: 2 }, 7);
+    await balanceClasses(backend, tiny, crop, cropShape);
+    const dir = mkdtempSync(join(tmpdir(), 'sds-one-path-'));
+    const input = fileURLToPath(new URL('../examples/data/images/hippocampus_001.nii.gz', import.meta.url));
+    const model = join(dir, 'tiny.safetensors');
+    writeFileSync(model, await saveVNet(backend, tiny));
+    const segmenter = await createSegmenter({ backend: 'wasm', threads: 1, model });
+    const quiet = [
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
+      vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
+    ];
+    try {
+      const cases = [
+        { flags: [] as string[], options: {} },
+        { flags: ['--overlap', '0.25', '--tta', '--no-lcc'], options: { overlap: 0.25, tta: true, largestComponent: false } },
+      ];
+      for (const { flags, options } of cases) {
+        const out = join(dir, `cli-${flags.length}.nii.gz`);
+        const code = await main([
+          'segment',
+          '--model',
+          model,
+          input,
+          '--out',
+          out,
+          '--backend',
+          'wasm',
+          '--threads',
+          '1',
+          '--json',
+          ...flags,
+        ]);
+        expect(code).toBe(0);
+        const cli = Array.from(readNifti(readFileSync(out), out).data);
+        const api = Array.from((await segmenter.segment(input, options)).data);
+        const ort = Array.from((await segmenter.segment(input, { ...options, engine: 'onnxruntime' })).data);
+        const foreground = api.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+        expect(foreground).toBeGreaterThan(api.length / 20);
+        expect(foreground).toBeLessThan(api.length * 0.95);
+        expect(cli).toEqual(api);
+        expect(ort).toEqual(api);
+      }
+    } finally {
+      quiet.forEach((spy) => spy.mockRestore());
+      await segmenter.dispose();
+      tiny.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,14 +7,13 @@ import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import { segmentVolume } from '../infer/segment-volume.js';
+import { segmentVolumeOptions } from '../infer/segment-options.js';
 import type { VNet } from '../nn/vnet.js';
 import { NETWORK_NAMES } from '../train/sds/checkpoint.js';
-import { zScoreNormalize } from '../volume/normalize.js';
+import { zScoreForModel } from '../volume/normalize.js';
 import type { Volume } from '../volume/volume.js';
 import { describe } from './values.js';
 import type { SegmentOptions } from './types.js';
-
-export const DEFAULT_OVERLAP = 0.5;
 
 export function expectSegmentOptions(o: SegmentOptions): void {
   if (o === null || typeof o !== 'object')
@@ -34,16 +33,9 @@ export function expectSegmentOptions(o: SegmentOptions): void {
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') bad('onProgress', 'a function', o.onProgress);
 }
 
-/** The image z-scored over the whole scan; non-finite voxels are an error (they would poison every window). */
+/** The image z-scored over the whole scan; non-finite voxels are an error (volume/normalize.ts zScoreForModel). */
 export function normalizeForModel(image: Volume): Volume<Float32Array> {
-  const normalized = zScoreNormalize(image);
-  for (let i = 0; i < normalized.data.length; i++)
-    if (!Number.isFinite(normalized.data[i]))
-      throw new SdsError(
-        'E_NONFINITE',
-        `segment: ${image.metadata.fileName || 'image'}: expected finite intensities, found ${normalized.data[i]} at voxel ${i}`,
-      );
-  return normalized;
+  return zScoreForModel(image, 'segment');
 }
 
 export function abortedError(what: string): SdsError {
@@ -58,25 +50,8 @@ export async function segmentNormalized(
   patch: Vec3,
   o: SegmentOptions,
 ): Promise<Volume<Uint8Array>> {
-  const onProgress = o.onProgress;
   try {
-    return await segmentVolume(backend, net, normalized, {
-      roiSize: patch,
-      overlap: o.overlap ?? DEFAULT_OVERLAP,
-      mode: o.blend ?? 'gaussian',
-      flipAxes: o.tta === true ? [0] : undefined,
-      largestComponent: o.largestComponent ?? true,
-      signal: o.signal,
-      onProgress:
-        onProgress === undefined
-          ? undefined
-          : (p) =>
-              onProgress({
-                fraction: p.windowsTotal > 0 ? p.windowsDone / p.windowsTotal : 1,
-                window: p.windowsDone,
-                windows: p.windowsTotal,
-              }),
-    });
+    return await segmentVolume(backend, net, normalized, segmentVolumeOptions(o, patch));
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof SdsError && e.code === 'E_ABORTED')) throw abortedError('segment');
     throw e;

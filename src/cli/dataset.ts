@@ -7,13 +7,12 @@
  *   HDF5 files in DIR itself (for HDF5 the `image` dataset; a label there is ignored).
  * NIfTI as .nii or .nii.gz; hidden files and other extensions are skipped.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabeledScanInput } from '../api/types.js';
 import { SdsError } from '../core/errors.js';
+import { listScanFiles } from '../volume/node-io.js';
 import { UsageError } from './exit-codes.js';
-
-const SCAN = /\.(nii|nii\.gz|h5|hdf5)$/i;
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -21,11 +20,6 @@ async function isDir(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function scans(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => !n.startsWith('.') && SCAN.test(n)).sort();
 }
 
 async function expectDir(dir: string, flag: string): Promise<void> {
@@ -50,8 +44,8 @@ export async function labeledScans(dir: string, flag: string): Promise<LabeledSc
     if (!(await isDir(join(dir, images)))) continue;
     if (!(await isDir(join(dir, labels))))
       throw new SdsError('E_IO', `${flag} ${dir}: found ${images}/ but no ${labels}/ beside it`, { path: dir });
-    const labelNames = new Set(await scans(join(dir, labels)));
-    const imageNames = await scans(join(dir, images));
+    const labelNames = new Set(await listScanFiles(join(dir, labels)));
+    const imageNames = await listScanFiles(join(dir, images));
     const missing = imageNames.filter((n) => !labelNames.has(n));
     if (missing.length > 0)
       throw new SdsError(
@@ -64,7 +58,7 @@ export async function labeledScans(dir: string, flag: string): Promise<LabeledSc
     if (imageNames.length === 0) throw new SdsError('E_IO', `${flag} ${dir}: expected scans in ${images}/, found none`, { path: dir });
     return imageNames.map((n) => ({ image: join(dir, images, n), label: join(dir, labels, n) }));
   }
-  const h5 = (await scans(dir)).filter((n) => /\.(h5|hdf5)$/i.test(n));
+  const h5 = (await listScanFiles(dir)).filter((n) => /\.(h5|hdf5)$/i.test(n));
   if (h5.length > 0) return h5.map((n) => ({ image: join(dir, n), label: join(dir, n) }));
   throw new SdsError(
     'E_IO',
@@ -79,11 +73,11 @@ export async function unlabeledScans(dir: string, flag: string): Promise<string[
   await expectDir(dir, flag);
   for (const sub of ['images', 'imagesTr', 'imagesTs']) {
     if (await isDir(join(dir, sub))) {
-      const names = await scans(join(dir, sub));
+      const names = await listScanFiles(join(dir, sub));
       if (names.length > 0) return names.map((n) => join(dir, sub, n));
     }
   }
-  const names = await scans(dir);
+  const names = await listScanFiles(dir);
   if (names.length === 0) throw new SdsError('E_IO', `${flag} ${dir}: expected NIfTI or HDF5 scans, found none`, { path: dir });
   return names.map((n) => join(dir, n));
 }

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { createSegmenter } from '../api/create-segmenter.js';
 import { resolveScan } from '../api/inputs.js';
+import { SEGMENT_DEFAULTS } from '../infer/segment-options.js';
 import { writeLabelNifti } from '../volume/nifti-write.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { backendOf, integerOf, numberOf, output, parse, required } from './common.js';
@@ -12,7 +13,7 @@ export const SEGMENT_HELP = `sds segment --model MODEL IN [--out OUT.nii.gz] [op
   IN                       a NIfTI file (.nii, .nii.gz), an LA-style HDF5 file (.h5) or a DICOM folder
   --model MODEL            safetensors V-Net (from sds finetune or examples/models/) or ONNX
   --out FILE               label map as NIfTI (default: IN's name + _seg.nii.gz in the current folder)
-  --overlap F              sliding-window overlap in [0, 1) (default 0.5)
+  --overlap F              sliding-window overlap in [0, 1) (default ${SEGMENT_DEFAULTS.overlap}; blending ${SEGMENT_DEFAULTS.blend})
   --tta                    flip test-time augmentation (left-right)
   --no-lcc                 keep every connected component (default: the largest per class)
   --engine E               sds (default) or onnxruntime (the model exported to ONNX, run by onnxruntime-web,

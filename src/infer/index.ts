@@ -7,8 +7,12 @@ export {
   type ProbabilityVolume,
   type SlidingWindowOptions,
   type SlidingWindowProgress,
+  type WindowBatch,
+  type WindowPredictor,
+  MONAI_DEFAULTS,
   flipSets,
   slidingWindowInference,
+  tensorPredictor,
 } from './sliding-window.js';
 export {
   type Components,
@@ -18,4 +22,5 @@ export {
   keepLargestComponentPerSample,
   labelComponents,
 } from './connected-components.js';
-export { type SegmentVolumeOptions, type SwitchableModel, argmaxClasses, segmentVolume } from './segment-volume.js';
+export { type SegmentVolumeOptions, type SwitchableModel, argmaxClasses, segmentVolume, segmentVolumeWith } from './segment-volume.js';
+export { SEGMENT_DEFAULTS, type SegmentProgress, type SegmentWindowOptions, segmentVolumeOptions } from './segment-options.js';

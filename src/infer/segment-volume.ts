@@ -19,7 +19,15 @@ import type { Tensor } from '../core/tensor.js';
 import type { SpatialAxis } from '../contract/params.js';
 import { withData, type Volume } from '../volume/volume.js';
 import { type Connectivity, keepLargestComponent } from './connected-components.js';
-import { type ProbabilityVolume, type Predictor, type SlidingWindowOptions, slidingWindowInference } from './sliding-window.js';
+import { argmaxReference } from '../ops/softmax.js';
+import {
+  type Predictor,
+  type ProbabilityVolume,
+  type SlidingWindowOptions,
+  type WindowPredictor,
+  slidingWindowInference,
+  tensorPredictor,
+} from './sliding-window.js';
 
 /** A network with train / eval modes (VNet): run in eval mode, its mode restored afterwards. */
 export interface SwitchableModel {
@@ -43,39 +51,40 @@ export interface SegmentVolumeOptions extends Omit<SlidingWindowOptions, 'roiSiz
   readonly connectivity?: Connectivity;
 }
 
-/** Index of the largest probability per voxel, first on ties (as argmax in ops/): [K, ...] -> uint8. */
+/**
+ * Index of the largest probability per voxel, first on ties: [K, ...] -> uint8. It is ops' argmax
+ * reference (the specification the argmax kernels are held to) on the host, not another argmax.
+ */
 export function argmaxClasses(probabilities: ProbabilityVolume): Uint8Array {
   const [classes, ...spatial] = probabilities.shape;
   if (classes > 256) throw new SdsError('E_SHAPE_MISMATCH', `argmaxClasses: expected at most 256 classes (uint8 labels), found ${classes}`);
-  const n = spatial[0] * spatial[1] * spatial[2];
-  const p = probabilities.data;
-  const labels = new Uint8Array(n);
-  const best = p.slice(0, n);
-  for (let k = 1; k < classes; k++)
-    for (let i = 0, o = k * n; i < n; i++, o++)
-      if (p[o] > best[i]) {
-        best[i] = p[o];
-        labels[i] = k;
-      }
-  return labels;
+  return argmaxReference({ data: probabilities.data, shape: [1, classes, ...spatial] }).data;
 }
 
+/** segmentVolume with a network of nn/ on `backend` (run in eval mode, its mode restored afterwards). */
 export async function segmentVolume(
   backend: Backend,
   model: Predictor | SwitchableModel,
   image: Volume,
   options: SegmentVolumeOptions,
 ): Promise<Volume<Uint8Array>> {
+  return withEvalMode(model, (predictor) => segmentVolumeWith(tensorPredictor(backend, predictor), image, options));
+}
+
+/** Sliding window, argmax and largest components with any WindowPredictor (an ONNX Runtime session, ...). */
+export async function segmentVolumeWith(
+  predictor: WindowPredictor,
+  image: Volume,
+  options: SegmentVolumeOptions,
+): Promise<Volume<Uint8Array>> {
   const [X, Y, Z] = image.shape;
   const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data);
   const tensorAxis = (a: SpatialAxis): SpatialAxis => (2 - a) as SpatialAxis;
-  const probabilities = await withEvalMode(model, (predictor) =>
-    slidingWindowInference(backend, { data, shape: [1, Z, Y, X] }, predictor, {
-      ...options,
-      roiSize: [options.roiSize[2], options.roiSize[1], options.roiSize[0]],
-      flipAxes: options.flipAxes?.map(tensorAxis),
-    }),
-  );
+  const probabilities = await slidingWindowInference({ data, shape: [1, Z, Y, X] }, predictor, {
+    ...options,
+    roiSize: [options.roiSize[2], options.roiSize[1], options.roiSize[0]],
+    flipAxes: options.flipAxes?.map(tensorAxis),
+  });
   options.signal?.throwIfAborted();
   let labels = argmaxClasses(probabilities);
   const lcc = options.largestComponent ?? true;

@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { VNet } from '../nn/vnet.js';
-import { segmentationMetrics, type Volume } from '../volume/index.js';
+import { diceScore, segmentationMetrics, type Volume } from '../volume/index.js';
 import { segmentWholeScan } from './segment.js';
 
 export interface ScanScore {
@@ -34,27 +34,13 @@ export async function evaluateScans(
   for (const [i, scan] of scans.entries()) {
     const prediction = await segmentWholeScan(backend, net, scan.image);
     const metrics = options.diceOnly
-      ? classes.map((c) => ({ dice: dice(prediction.data, scan.label.data, c), hd95: NaN }))
+      ? classes.map((c) => ({ dice: diceScore(prediction.data, scan.label.data, c), hd95: NaN }))
       : segmentationMetrics(prediction, scan.label, { classes: [...classes] });
     const score = { name: scan.name, dice: metrics.map((m) => m.dice), hd95: metrics.map((m) => m.hd95), prediction };
     scores.push(score);
     options.onScan?.(score, i, scans.length);
   }
   return scores;
-}
-
-function dice(pred: ArrayLike<number>, truth: ArrayLike<number>, label: number): number {
-  let p = 0;
-  let t = 0;
-  let both = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const a = pred[i] === label;
-    const b = truth[i] === label;
-    p += a ? 1 : 0;
-    t += b ? 1 : 0;
-    both += a && b ? 1 : 0;
-  }
-  return p + t === 0 ? NaN : (2 * both) / (p + t);
 }
 
 /**

@@ -3,10 +3,9 @@
  * `<folder>/images/<case>.nii.gz` with `<folder>/labels/<case>.nii.gz`. Kept out of index.ts so
  * browser bundles never see node:fs (as volume/node-io.ts).
  */
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SdsError } from '../core/errors.js';
-import { readNiftiFile } from '../volume/node-io.js';
+import { listScanFiles, readNiftiFile } from '../volume/node-io.js';
 import type { Volume } from '../volume/index.js';
 
 export interface LabeledCase {
@@ -19,7 +18,7 @@ export interface LabeledCase {
 export async function listCases(folder: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(join(folder, 'images'));
+    names = await listScanFiles(join(folder, 'images'), /\.nii\.gz$/);
   } catch (e) {
     throw new SdsError(
       'E_INVALID_ARGUMENT',
@@ -29,10 +28,7 @@ export async function listCases(folder: string): Promise<string[]> {
       },
     );
   }
-  return names
-    .filter((n) => n.endsWith('.nii.gz') && !n.startsWith('.'))
-    .map((n) => n.slice(0, -'.nii.gz'.length))
-    .sort();
+  return names.map((n) => n.slice(0, -'.nii.gz'.length));
 }
 
 /** Reads each named case's image and label. */

@@ -10,7 +10,7 @@ import { SdsError } from '../core/errors.js';
 import { segmentVolume } from '../infer/segment-volume.js';
 import type { VNet } from '../nn/vnet.js';
 import { VNET_SIZE_MULTIPLE } from '../nn/vnet-config.js';
-import { type Vec3, type Volume, zScoreNormalize } from '../volume/index.js';
+import { type Vec3, type Volume, zScoreForModel } from '../volume/index.js';
 
 /** The padded grid a scan is run on: each axis rounded up to a multiple of 16. */
 export function paddedShape(shape: readonly number[]): Vec3 {
@@ -22,14 +22,6 @@ export async function segmentWholeScan(backend: Backend, net: VNet, image: Volum
   if (net.config.inChannels !== 1) {
     throw new SdsError('E_INVALID_ARGUMENT', `segmentWholeScan: expected a network with 1 input channel, found ${net.config.inChannels}`);
   }
-  const normalized = zScoreNormalize(image);
-  for (let i = 0; i < normalized.data.length; i++) {
-    if (!Number.isFinite(normalized.data[i])) {
-      throw new SdsError(
-        'E_NONFINITE',
-        `segmentWholeScan: ${image.metadata.fileName || 'image'}: expected finite intensities, found ${normalized.data[i]}`,
-      );
-    }
-  }
+  const normalized = zScoreForModel(image, 'segmentWholeScan');
   return segmentVolume(backend, net, normalized, { roiSize: paddedShape(image.shape), mode: 'constant', largestComponent: false });
 }

@@ -20,8 +20,23 @@ export { writeLabelNifti, writeImageNifti, NIFTI_INTENT_LABEL, type WriteNiftiOp
 export { readHdf5Volumes, LA_SPACING_MM, type ReadHdf5Options, type Hdf5Volumes } from './hdf5-read.js';
 export { readDicomSeries, type DicomFile, type ReadDicomOptions } from './dicom-series.js';
 export { checkFinite, checkSameGrid, type NonFinitePolicy } from './validate.js';
-export { zScoreNormalize, percentileNormalize, percentiles, type NormalizeOptions, type PercentileOptions } from './normalize.js';
+export {
+  zScoreNormalize,
+  zScoreForModel,
+  percentileNormalize,
+  percentiles,
+  type NormalizeOptions,
+  type PercentileOptions,
+} from './normalize.js';
 export { cropOrPad, centredOffset, type CropPadOptions } from './crop-pad.js';
 export { resampleToSpacing, resampledShape, type Interpolation } from './resample.js';
 export { distanceTransform, squaredDistanceTransform } from './distance-transform.js';
-export { segmentationMetrics, classMetrics, surfaceMetrics, surfaceOf, type ClassMetrics, type MetricOptions } from './metrics.js';
+export {
+  segmentationMetrics,
+  classMetrics,
+  diceScore,
+  surfaceMetrics,
+  surfaceOf,
+  type ClassMetrics,
+  type MetricOptions,
+} from './metrics.js';

@@ -52,6 +52,25 @@ function presentLabels(a: VolumeData, b: VolumeData): number[] {
   return [...seen].sort((x, y) => x - y);
 }
 
+/** 2 |P and T| / (|P| + |T|) from voxel counts; `emptyScore` when both masks are empty. */
+const diceOfCounts = (predicted: number, truth: number, both: number, emptyScore: number): number =>
+  predicted + truth === 0 ? emptyScore : (2 * both) / (predicted + truth);
+
+/** Dice of one label between two label maps, without the surface metrics (early stopping, quick checks). */
+export function diceScore(pred: ArrayLike<number>, truth: ArrayLike<number>, label: number, emptyScore = NaN): number {
+  let np = 0;
+  let nt = 0;
+  let both = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const a = pred[i] === label;
+    const b = truth[i] === label;
+    np += a ? 1 : 0;
+    nt += b ? 1 : 0;
+    both += a && b ? 1 : 0;
+  }
+  return diceOfCounts(np, nt, both, emptyScore);
+}
+
 export function classMetrics(
   pred: ArrayLike<number>,
   truth: ArrayLike<number>,
@@ -78,7 +97,7 @@ export function classMetrics(
     nt += t[i];
     both += p[i] & t[i];
   }
-  const dice = np + nt === 0 ? emptyScore : (2 * both) / (np + nt);
+  const dice = diceOfCounts(np, nt, both, emptyScore);
   const jaccard = np + nt === 0 ? emptyScore : both / (np + nt - both);
   const box = foregroundBox(p, t, shape);
   const { hd95, asd } = box

@@ -21,6 +21,14 @@ export async function readNiftiFile(path: string, options?: ReadNiftiOptions): P
   return readNifti(await readBytes(path), basename(path), options);
 }
 
+/** NIfTI (.nii, .nii.gz) and HDF5 (.h5, .hdf5) file names. */
+export const SCAN_FILE = /\.(nii|nii\.gz|h5|hdf5)$/i;
+
+/** The names in `folder` (not recursive) that `pattern` matches, hidden files skipped, sorted: every scan folder is listed so. */
+export async function listScanFiles(folder: string, pattern: RegExp = SCAN_FILE): Promise<string[]> {
+  return (await readdir(folder)).filter((n) => !n.startsWith('.') && pattern.test(n)).sort();
+}
+
 /** Every regular file in `folder` (not recursive, hidden files skipped) is read as one slice. */
 export async function readDicomFolder(folder: string, options?: ReadDicomOptions): Promise<Volume> {
   const names = (await readdir(folder)).filter((n) => !n.startsWith('.')).sort();

@@ -51,6 +51,22 @@ export function zScoreNormalize(volume: Volume, options: NormalizeOptions = {}):
   return withData(volume, affineMap(volume.data, 1 / divisor, -mean / divisor));
 }
 
+/**
+ * The image as the models were trained on it: z-scored over the whole scan. A non-finite voxel is an
+ * E_NONFINITE error naming `what`, the file and the voxel (it would poison every window it falls in).
+ * Every inference path (the API's segment, whole-scan evaluation in train/) normalises through this.
+ */
+export function zScoreForModel(image: Volume, what: string): Volume<Float32Array> {
+  const normalized = zScoreNormalize(image);
+  for (let i = 0; i < normalized.data.length; i++)
+    if (!Number.isFinite(normalized.data[i]))
+      throw new SdsError(
+        'E_NONFINITE',
+        `${what}: ${image.metadata.fileName || 'image'}: expected finite intensities, found ${normalized.data[i]} at voxel ${i}`,
+      );
+  return normalized;
+}
+
 /** np.percentile(values, q) with linear interpolation; `sorted` must be ascending. */
 export function percentileOfSorted(sorted: Float64Array, q: number): number {
   if (!(q >= 0 && q <= 100)) throw new SdsError('E_INVALID_ARGUMENT', `percentile must be in 0..100, found ${q}`);
