@@ -92,4 +92,4 @@ export {
   type BrowserCheckpointStoreOptions,
   type BrowserLatestCheckpoint,
   type CheckpointMarker,
-} from './train/sds/browser-checkpoint.js';
+} from './train/checkpoint/browser-checkpoint.js';

@@ -12,7 +12,7 @@ import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import { SdsError } from '../src/core/errors.js';
 import { segmentVolume } from '../src/infer/index.js';
 import { VNet } from '../src/nn/vnet.js';
-import { parseCheckpoint } from '../src/train/sds/checkpoint.js';
+import { parseCheckpoint } from '../src/train/checkpoint/checkpoint.js';
 import { resolveSdsConfig } from '../src/train/sds/config.js';
 import { trainSds } from '../src/train/sds/trainer.js';
 import { tinyConfig, tinyScans, type TinyRun } from './support/tiny-sds-run.js';

@@ -29,7 +29,7 @@ import {
   trainSds,
   type TrainSdsOptions,
 } from '../src/train/sds/index.js';
-import { checkpointWriter } from '../src/train/sds/node-checkpoint.js';
+import { checkpointWriter } from '../src/train/checkpoint/node-checkpoint.js';
 import { cropOrPad, type Volume } from '../src/volume/index.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
 

@@ -9,7 +9,7 @@ import { loadVNet, saveVNet } from '../nn/checkpoint/vnet-checkpoint.js';
 import { memoryPlan as planMemory, type MemoryPlan } from '../nn/memory-plan.js';
 import { VNet } from '../nn/vnet.js';
 import { resolveVNetConfig, type VNetConfig } from '../nn/vnet-config.js';
-import { type NetworkName, parseCheckpoint, weightsWithPrefix } from '../train/sds/checkpoint.js';
+import { type NetworkName, parseCheckpoint, weightsWithPrefix } from '../train/checkpoint/checkpoint.js';
 import { SDS_SMALL_CPU_PRESET } from '../train/sds/config.js';
 import type { SdsTrainResult } from '../train/sds/trainer.js';
 import type { Volume } from '../volume/volume.js';

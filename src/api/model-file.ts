@@ -8,7 +8,7 @@ import type { Vec3 } from '../core/shape.js';
 import { readSafetensors, type SafetensorsFile } from '../nn/checkpoint/safetensors.js';
 import { checkpointConfig } from '../nn/checkpoint/vnet-checkpoint.js';
 import { resolveVNetConfig, type VNetConfig } from '../nn/vnet-config.js';
-import { METADATA_TRAINER, weightsWithPrefix } from '../train/sds/checkpoint.js';
+import { METADATA_TRAINER, weightsWithPrefix } from '../train/checkpoint/checkpoint.js';
 import { isSafetensors, looksLikeOnnx, onnxModule } from './onnx-bridge.js';
 import { expectPatch } from './values.js';
 

@@ -9,7 +9,7 @@ import type { Vec3 } from '../core/shape.js';
 import { segmentVolume } from '../infer/segment-volume.js';
 import { segmentVolumeOptions } from '../infer/segment-options.js';
 import type { VNet } from '../nn/vnet.js';
-import { NETWORK_NAMES } from '../train/sds/checkpoint.js';
+import { NETWORK_NAMES } from '../train/checkpoint/checkpoint.js';
 import { zScoreForModel } from '../volume/normalize.js';
 import type { Volume } from '../volume/volume.js';
 import { describe } from './values.js';

@@ -13,8 +13,8 @@ import type { Vec3 } from '../core/shape.js';
 import type { MemoryPlan } from '../nn/memory-plan.js';
 import type { VNetConfig } from '../nn/vnet-config.js';
 import type { SdsConfig } from '../train/sds/config.js';
-import type { BrowserCheckpointStoreOptions } from '../train/sds/browser-checkpoint.js';
-import type { NetworkName } from '../train/sds/checkpoint.js';
+import type { BrowserCheckpointStoreOptions } from '../train/checkpoint/browser-checkpoint.js';
+import type { NetworkName } from '../train/checkpoint/checkpoint.js';
 import type { Volume } from '../volume/volume.js';
 
 /** Which backend to run on; 'auto' = WebGPU when an adapter exists and the memory plan fits, else wasm. */

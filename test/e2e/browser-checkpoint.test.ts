@@ -1,4 +1,4 @@
-// The browser checkpoint store (src/train/sds/browser-checkpoint.ts) in Debian's Chromium, driven by
+// The browser checkpoint store (src/train/checkpoint/browser-checkpoint.ts) in Debian's Chromium, driven by
 // playwright-core like viewer.test.ts: a page bundled here with esbuild (test/e2e/checkpoint-page.ts),
 // served by the viewer's local server on 127.0.0.1 (a secure context: OPFS and IndexedDB both exist),
 // every other request refused. For OPFS and for IndexedDB: two checkpoints written, the newest damaged
@@ -14,7 +14,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewerServer, type ViewerServer } from '../../examples/viewer/server.js';
 import { nodeBuiltinStubs } from '../../scripts/build-viewer.js';
-import { openBrowserCheckpointStore } from '../../src/train/sds/browser-checkpoint.js';
+import { openBrowserCheckpointStore } from '../../src/train/checkpoint/browser-checkpoint.js';
 import type { CheckpointPageApi } from './checkpoint-page.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -6,8 +6,8 @@ import type { FinetuneConfig } from '../../src/api/types.js';
 import { SdsError } from '../../src/core/errors.js';
 import { CRC32_PLACEHOLDER, METADATA_CRC32, sealChecksum } from '../../src/nn/checkpoint/checksum.js';
 import { writeSafetensors } from '../../src/nn/checkpoint/safetensors.js';
-import { type BrowserCheckpointStorage, checkpointKey, openBrowserCheckpointStore } from '../../src/train/sds/browser-checkpoint.js';
-import { METADATA_TRAINER, METADATA_TRAINER_CONFIG, type Phase } from '../../src/train/sds/checkpoint.js';
+import { type BrowserCheckpointStorage, checkpointKey, openBrowserCheckpointStore } from '../../src/train/checkpoint/browser-checkpoint.js';
+import { METADATA_TRAINER, METADATA_TRAINER_CONFIG, type Phase } from '../../src/train/checkpoint/checkpoint.js';
 import { makeVolume, type Volume } from '../../src/volume/volume.js';
 
 /** A trainer checkpoint as parseCheckpoint sees one (sealed CRC, trainer metadata), tensor values tied to `iteration`. */

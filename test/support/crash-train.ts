@@ -5,7 +5,7 @@
 // iteration ({"iteration", "losses"}) and one per checkpoint written ({"checkpoint"}), so the parent
 // knows when to kill it.
 import { createBackend } from '../../src/api/create-backend.js';
-import { checkpointWriter } from '../../src/train/sds/node-checkpoint.js';
+import { checkpointWriter } from '../../src/train/checkpoint/node-checkpoint.js';
 import { trainSds } from '../../src/train/sds/trainer.js';
 import { tinyConfig, tinyScans } from './tiny-sds-run.js';
 

@@ -39,5 +39,5 @@ export {
   type ParsedCheckpoint,
   type Phase,
   type TrainerMeta,
-} from './checkpoint.js';
+} from '../checkpoint/checkpoint.js';
 export { trainSds, type SdsTrainerEvent, type SdsTrainResult, type TrainSdsOptions } from './trainer.js';

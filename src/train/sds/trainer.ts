@@ -33,7 +33,7 @@ import {
   snapshotNet,
   type TrainerMeta,
   vnetFile,
-} from './checkpoint.js';
+} from '../checkpoint/checkpoint.js';
 import { resolveSdsConfig, type SdsConfig } from './config.js';
 import { type SdsEvent, sdsIteration } from './iteration.js';
 import { disposeSdsBatch, SdsSampler } from './sampler.js';

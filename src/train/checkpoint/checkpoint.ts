@@ -24,8 +24,8 @@ import type { Sgd } from '../../nn/sgd.js';
 import type { VNet } from '../../nn/vnet.js';
 import type { VNetConfig } from '../../nn/vnet-config.js';
 import { assign } from '../../ops/index.js';
-import type { SdsConfig } from './config.js';
-import type { SamplerState } from './sampler.js';
+import type { SdsConfig } from '../sds/config.js';
+import type { SamplerState } from '../sds/sampler.js';
 
 export type Phase = 'stage1' | 'stage2';
 export type NetworkName = 'student1' | 'student2' | 'teacher';
