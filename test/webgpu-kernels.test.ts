@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebGpuContext } from '../src/backend/webgpu/context.js';
 import { acquireDevice } from '../src/backend/webgpu/device.js';
-import { makeBatchNormKernels } from '../src/backend/webgpu/kernels/batchnorm.js';
+import { makeBatchNormKernels } from '../src/backend/webgpu/kernels/batch-norm.js';
 import { makeElementwiseKernels } from '../src/backend/webgpu/kernels/elementwise.js';
-import { makeGeometryKernels } from '../src/backend/webgpu/kernels/geometry.js';
-import { makeOptimKernels } from '../src/backend/webgpu/kernels/optim.js';
+import { makeGeometryKernels } from '../src/backend/webgpu/kernels/spatial.js';
+import { makeOptimKernels } from '../src/backend/webgpu/kernels/optimizer.js';
 import { makeReduceKernels } from '../src/backend/webgpu/kernels/reduce.js';
 import { makeSoftmaxKernels } from '../src/backend/webgpu/kernels/softmax.js';
 import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';

@@ -1,6 +1,6 @@
 // Elementwise and per-channel kernels. Sums and products of two float32 values are exact in
 // float64, so the float32 SIMD versions round exactly as the float64 reference does; kernels with
-// a float64 scalar (scale, SGD, EMA) compute in float64 for the same reason.
+// a float64 scalar (scale) compute in float64 for the same reason. The optimizer kernels are in optimizer.ts.
 /** y = a + b over `count` floats. */
 export function addF32(a: usize, b: usize, y: usize, count: i32): void {
   const vecEnd = <usize>(count & ~3) << 2;
@@ -81,31 +81,4 @@ export function channelSumF32(x: usize, out: usize, n: i32, c: i32, inner: i32):
 export function reduceF32(x: usize, out: usize, count: i32, divide: i32): void {
   const total = sumF64(x, count);
   store<f32>(out, <f32>(divide ? total / <f64>count : total));
-}
-
-/** PyTorch SGD: buf = momentum * buf + (g + wd * p); p -= lr * buf (the stored, rounded buf). */
-export function sgdStepF32(param: usize, grad: usize, buf: usize, count: i32, lr: f64, momentum: f64, weightDecay: f64): void {
-  for (let i = 0; i < count; i++) {
-    const o = <usize>i << 2;
-    const p = <f64>load<f32>(param + o);
-    const g = <f64>load<f32>(grad + o) + weightDecay * p;
-    const m = <f32>(momentum * <f64>load<f32>(buf + o) + g);
-    store<f32>(buf + o, m);
-    store<f32>(param + o, <f32>(p - lr * <f64>m));
-  }
-}
-
-/** alpha = 1 - max(1 / (1 + t), floor) * exp(-temperature * loss), from a scalar loss on the device. */
-export function laEmaAlphaF32(loss: usize, out: usize, t: f64, temperature: f64, floor: f64): void {
-  const globalWeight = max(1 / (1 + t), floor);
-  store<f32>(out, <f32>(1 - globalWeight * Math.exp(-temperature * <f64>load<f32>(loss))));
-}
-
-/** target = alpha * target + (1 - alpha) * source, alpha read from a scalar tensor. */
-export function emaUpdateF32(target: usize, source: usize, alphaPtr: usize, count: i32): void {
-  const a = <f64>load<f32>(alphaPtr);
-  for (let i = 0; i < count; i++) {
-    const o = <usize>i << 2;
-    store<f32>(target + o, <f32>(a * <f64>load<f32>(target + o) + (1 - a) * <f64>load<f32>(source + o)));
-  }
 }

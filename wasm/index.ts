@@ -10,6 +10,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export * from './elementwise';
+export * from './optimizer';
 export * from './spatial';
 export * from './batch-norm';
 export * from './losses';

@@ -1,11 +1,11 @@
 import type { Kernels } from '../../../contract/kernels.js';
 import type { WebGpuContext } from '../context.js';
-import { makeBatchNormKernels } from './batchnorm.js';
+import { makeBatchNormKernels } from './batch-norm.js';
 import { makeConvKernels } from './conv.js';
 import { makeElementwiseKernels } from './elementwise.js';
-import { makeGeometryKernels } from './geometry.js';
+import { makeGeometryKernels } from './spatial.js';
 import { makeLossKernels } from './losses.js';
-import { makeOptimKernels } from './optim.js';
+import { makeOptimKernels } from './optimizer.js';
 import { makeReduceKernels } from './reduce.js';
 import { makeSoftmaxKernels } from './softmax.js';
 

@@ -1,10 +1,10 @@
 import type { Tensor } from '../../../core/tensor.js';
 import type { BatchNormGrads, BatchNormTrainResult, KernelSignatures } from '../../../contract/kernels.js';
 import type { BatchNormEvalParams, BatchNormTrainParams } from '../../../contract/params.js';
-import applySource from '../../../../shaders/batchnorm-apply.wgsl';
-import backwardSource from '../../../../shaders/batchnorm-backward.wgsl';
-import evalSource from '../../../../shaders/batchnorm-eval.wgsl';
-import statsSource from '../../../../shaders/batchnorm-stats.wgsl';
+import applySource from '../../../../shaders/batch-norm-apply.wgsl';
+import backwardSource from '../../../../shaders/batch-norm-backward.wgsl';
+import evalSource from '../../../../shaders/batch-norm-eval.wgsl';
+import statsSource from '../../../../shaders/batch-norm-stats.wgsl';
 import dyXhatTermSource from '../../../../shaders/channel-reduce-dy-xhat.wgsl';
 import sqdevTermSource from '../../../../shaders/channel-reduce-sqdev.wgsl';
 import sumTermSource from '../../../../shaders/channel-reduce-sum.wgsl';

@@ -1,5 +1,5 @@
 // Training-mode batch norm output: y = gamma[c] * (x - mean[c]) * inv_std[c] + beta[c], with the batch
-// statistics from batchnorm-stats.wgsl.
+// statistics from batch-norm-stats.wgsl.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
 @group(0) @binding(3) var<storage, read> inv_std: array<f32>;
