@@ -1,7 +1,7 @@
 // GFLOP/s of the WebGPU conv3d, conv3dBackwardData and conv3dBackwardFilter kernels on V-Net layer
 // shapes (bench/conv3d-cases.json), beside PyTorch fp32 on the same machine (bench/gpu/torch_conv3d.py:
 // CUDA when the adapter is a real GPU, CPU otherwise). Entry points: bench/run.ts conv3d (tsx) and the
-// bundle made by scripts/pack-gpu-bench.sh. Flags: --quick (sizes / quickDivisor; also SDS_BENCH_QUICK=1),
+// bundle made by scripts/pack-gpu.sh. Flags: --quick (sizes / quickDivisor; also SDS_BENCH_QUICK=1),
 // --torch-script <path>, --no-peer.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

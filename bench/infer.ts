@@ -27,7 +27,7 @@ import { type BenchRow, ratioOf, writeReport } from './support/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Run by tsx, the WebGPU kernels (imported lazily by createBackend) need the .wgsl loader; bundled by
-// scripts/pack-gpu-infer.sh, the WGSL is inlined and the loader is absent.
+// scripts/pack-gpu.sh infer, the WGSL is inlined and the loader is absent.
 const wgslLoader = join(here, 'support', 'wgsl-loader.mjs');
 if (existsSync(wgslLoader)) register(pathToFileURL(wgslLoader));
 const argValue = (flag: string): string | undefined => process.argv[process.argv.indexOf(flag) + 1];
@@ -83,7 +83,7 @@ writeFileSync(modelPath, await exportVNetOnnx(backend, net, gpu ? { upsampling: 
 // onnxruntime-web first, in its own process, while this one idles.
 const loadBeforeOrt = load();
 const ortOut = join(scratch, 'labels-ort.u8');
-// Bundled for a GPU machine (scripts/pack-gpu-infer.sh), the child is an .mjs beside this file.
+// Bundled for a GPU machine (scripts/pack-gpu.sh infer), the child is an .mjs beside this file.
 const childTs = join(here, 'support', 'ort-infer-child.ts');
 const child = existsSync(childTs) ? childTs : join(here, 'ort-infer-child.mjs');
 const childArg = JSON.stringify({

@@ -1,5 +1,5 @@
 // The soak bench itself: bench/run.ts soak runs it under tsx (`npm run bench:soak`), and
-// scripts/pack-gpu-soak.sh bundles it with esbuild for a GPU machine without Node tooling.
+// scripts/pack-gpu.sh soak bundles it with esbuild for a GPU machine without Node tooling.
 // Long SDS runs with tiny volumes (test/support/tiny-sds-run.ts: 16^3 patches, V-Net nFilters 2)
 // that sample process RSS, the JS heap, ArrayBuffer memory and (WebGPU) the buffer pool's live /
 // pooled bytes and buffers created every N iterations. Flat curves mean nothing leaks per iteration.

@@ -36,7 +36,7 @@
 //   --json FILE                also write this process's runs as JSON (to merge runs made in parallel processes)
 //   --merge A.json,B.json      train nothing: build the table from runs written by --json (one seed per process)
 //
-// scripts/experiment-sds.ts is the entry (it registers the .wgsl loader tsx needs); scripts/pack-gpu-sds.sh
+// scripts/experiment-sds.ts is the entry (it registers the .wgsl loader tsx needs); scripts/pack-gpu.sh sds
 // bundles this file for a GPU machine with the WGSL inlined.
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';

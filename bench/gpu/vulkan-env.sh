@@ -1,4 +1,4 @@
-# Sourced by the GPU kit's run scripts (bench/gpu/*.sh, copied into .gpu-bench/ by scripts/pack-gpu-bench.sh)
+# Sourced by the GPU kit's runner (bench/gpu/run.sh, copied into .gpu-bench/ with this file by scripts/pack-gpu.sh)
 # with the kit's root as $1: unpacks node and dawn.node, and makes Dawn find the NVIDIA Vulkan driver on a
 # bare GPU machine image.
 # Seen on the lent H100 (2026-11-27): the image has an NVIDIA ICD whose library (libGLX_nvidia.so.0) needs

@@ -13,7 +13,7 @@ export interface TinyRun {
 /** The scans the tiny run uses (`<folder>/images|labels/<case>.nii.gz`). */
 export const TINY_CASES = ['hippocampus_001', 'hippocampus_003', 'hippocampus_004'] as const;
 
-/** `folder` defaults to examples/data; a bundled bench (scripts/pack-gpu-soak.sh) passes its own copy. */
+/** `folder` defaults to examples/data; a bundled bench (scripts/pack-gpu.sh soak) passes its own copy. */
 export async function tinyScans(folder = fileURLToPath(new URL('../../examples/data', import.meta.url))): Promise<TinyRun> {
   const cases = await loadCases(folder, TINY_CASES);
   const crop = (v: Volume): Volume => cropOrPad(v, [20, 24, 20]);
