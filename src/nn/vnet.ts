@@ -4,6 +4,7 @@ import { shapeString } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { add, mix32 } from '../ops/index.js';
 import type { Counter, Layer, Parameter, TensorBuffer } from './layer.js';
+import { BatchNorm3d } from './layers/batch-norm3d.js';
 import { Conv3d } from './layers/conv3d.js';
 import { Dropout3d } from './layers/dropout3d.js';
 import type { Sequential } from './layers/sequential.js';
@@ -36,6 +37,9 @@ export class VNet {
   readonly decoderDropout: Dropout3d;
   private readonly backend: Backend;
   private training = true;
+  private dropoutInTraining = true;
+  /** Whether the cached training forward applied dropout (its backward must too). */
+  private forwardDropout = false;
   private retained: Tensor[] = [];
   private cachedForward = false;
 
@@ -73,8 +77,13 @@ export class VNet {
     return this.training;
   }
 
-  train(): void {
+  /**
+   * Training mode. `dropout: false` keeps the two Dropout3d layers the identity while batch norm trains
+   * (batch-norm re-estimation wants the statistics inference will see, which has no dropout).
+   */
+  train(options: { readonly dropout?: boolean } = {}): void {
     this.setTraining(true);
+    this.dropoutInTraining = options.dropout ?? true;
   }
 
   eval(): void {
@@ -106,7 +115,8 @@ export class VNet {
       if (this.training) this.retained.push(...ts);
       else for (const t of ts) this.backend.dispose(t);
     };
-    const dropout = this.training && this.config.dropout;
+    const dropout = this.training && this.config.dropout && this.dropoutInTraining;
+    this.forwardDropout = dropout;
     const b = (name: string, input: Tensor): Tensor => this.block(name).forward(input);
 
     const x1 = b('encoder.block_one', x);
@@ -156,7 +166,7 @@ export class VNet {
   backward(dLogits: Tensor): void {
     if (!this.cachedForward) throw new SdsError('E_INVALID_ARGUMENT', 'VNet: backward needs a training-mode forward first');
     const be = this.backend;
-    const dropout = this.config.dropout;
+    const dropout = this.forwardDropout;
     const back = (layer: Layer, dy: Tensor, disposeDy = true): Tensor => {
       const dx = layer.backward(dy) as Tensor;
       if (disposeDy) be.dispose(dy);
@@ -195,6 +205,11 @@ export class VNet {
     for (const t of this.retained) this.backend.dispose(t);
     this.retained = [];
     this.cachedForward = false;
+  }
+
+  /** The BatchNorm3d layers in state_dict order (none with instance norm). */
+  batchNorms(): BatchNorm3d[] {
+    return this.leafLayers().filter((l): l is BatchNorm3d => l instanceof BatchNorm3d);
   }
 
   parameters(): Parameter[] {

@@ -1,6 +1,6 @@
 import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
-import { batchNormBackward, batchNormEval, batchNormTrain } from '../../ops/index.js';
+import { assign, batchNormBackward, batchNormEval, batchNormTrain } from '../../ops/index.js';
 import { filled } from '../init.js';
 import type { Counter, Layer, Parameter, TensorBuffer } from '../layer.js';
 import { LayerBase } from './base.js';
@@ -13,11 +13,27 @@ export interface BatchNorm3dOptions {
   readonly eps?: number;
 }
 
+/** Batch statistics (mean, 1/std) of a training forward, or null where it normalised with the running ones. */
 interface BatchNormCache {
   readonly x: Tensor;
-  readonly mean: Tensor;
-  readonly invStd: Tensor;
+  readonly batch: { readonly mean: Tensor; readonly invStd: Tensor } | null;
 }
+
+/**
+ * What a training-mode forward normalises with:
+ * - 'batch': the batch's own statistics, and the running ones follow them (PyTorch's train mode);
+ * - 'frozen': the running statistics, left as they are; the layer is then a fixed per-channel affine map
+ *   of x whose gamma and beta still learn (fine-tuning with "frozen batch norm", as detection and
+ *   domain-adaptation recipes do with small batches: the network trained is the network evaluated).
+ */
+export type BatchNormStatistics = 'batch' | 'frozen';
+
+/**
+ * How running statistics follow batch ones: an exponential average with this momentum (PyTorch's
+ * default 0.1), or 'cumulative', the plain mean over every batch since the last reset (PyTorch's
+ * momentum=None; AdaBN's estimate).
+ */
+export type BatchNormMomentum = number | 'cumulative';
 
 /** torch.nn.BatchNorm3d (affine, tracking running statistics); gamma 1, beta 0 as PyTorch initialises them. */
 export class BatchNorm3d extends LayerBase implements Layer {
@@ -28,7 +44,8 @@ export class BatchNorm3d extends LayerBase implements Layer {
   readonly runningMean: TensorBuffer;
   readonly runningVar: TensorBuffer;
   readonly numBatchesTracked: Counter;
-  private readonly momentum: number;
+  private momentum: BatchNormMomentum;
+  private statistics: BatchNormStatistics = 'batch';
   private readonly eps: number;
   private cache: BatchNormCache | null = null;
 
@@ -51,35 +68,99 @@ export class BatchNorm3d extends LayerBase implements Layer {
     return [this.numBatchesTracked];
   }
 
-  forward(x: Tensor): Tensor {
+  /** What training forwards normalise with (see BatchNormStatistics); eval mode always uses the running ones. */
+  setStatistics(statistics: BatchNormStatistics): void {
     this.releaseCache();
-    if (!this.training) {
-      return batchNormEval(this.backend, x, this.gamma.value, this.beta.value, this.runningMean.value, this.runningVar.value, {
-        eps: this.eps,
-      });
+    this.statistics = statistics;
+  }
+
+  /** Sets how running statistics follow batch ones; returns the previous setting. */
+  setMomentum(momentum: BatchNormMomentum): BatchNormMomentum {
+    const previous = this.momentum;
+    this.momentum = momentum;
+    return previous;
+  }
+
+  /** PyTorch's reset_running_stats: mean 0, variance 1, no batches tracked. */
+  resetRunningStats(): void {
+    const c = this.runningMean.value.shape[0];
+    for (const [buffer, value] of [
+      [this.runningMean, 0],
+      [this.runningVar, 1],
+    ] as const) {
+      const fill = filled(this.backend, [c], value);
+      assign(this.backend, buffer.value, fill);
+      this.backend.dispose(fill);
     }
-    const r = batchNormTrain(this.backend, x, this.gamma.value, this.beta.value, this.runningMean.value, this.runningVar.value, {
-      momentum: this.momentum,
+    this.numBatchesTracked.value = 0;
+  }
+
+  private evalForward(x: Tensor): Tensor {
+    return batchNormEval(this.backend, x, this.gamma.value, this.beta.value, this.runningMean.value, this.runningVar.value, {
       eps: this.eps,
     });
+  }
+
+  forward(x: Tensor): Tensor {
+    this.releaseCache();
+    if (!this.training) return this.evalForward(x);
+    if (this.statistics === 'frozen') {
+      this.cache = { x, batch: null };
+      return this.evalForward(x);
+    }
     this.numBatchesTracked.value++;
-    this.cache = { x, mean: r.mean, invStd: r.invStd };
+    // PyTorch with momentum=None: the factor 1/num_batches_tracked makes the running value the plain mean.
+    const momentum = this.momentum === 'cumulative' ? 1 / this.numBatchesTracked.value : this.momentum;
+    const r = batchNormTrain(this.backend, x, this.gamma.value, this.beta.value, this.runningMean.value, this.runningVar.value, {
+      momentum,
+      eps: this.eps,
+    });
+    this.cache = { x, batch: { mean: r.mean, invStd: r.invStd } };
     return r.y;
   }
 
   backward(dy: Tensor): Tensor {
     const c = this.expectCache(this.cache);
-    const g = batchNormBackward(this.backend, dy, c.x, this.gamma.value, c.mean, c.invStd);
+    const g =
+      c.batch !== null
+        ? batchNormBackward(this.backend, dy, c.x, this.gamma.value, c.batch.mean, c.batch.invStd)
+        : this.frozenBackward(dy, c.x);
     this.setGrad(this.gamma, g.dgamma);
     this.setGrad(this.beta, g.dbeta);
     this.releaseCache();
     return g.dx;
   }
 
+  /**
+   * Gradients of y = gamma * xhat + beta with xhat = (x - running mean) / sqrt(running var + eps) fixed
+   * per channel: dx = gamma * dy / sqrt(var + eps) is batch norm's eval forward applied to dy with mean
+   * and beta 0; dgamma = sum(dy * xhat) and dbeta = sum(dy) are what the train-mode backward computes for
+   * input xhat, mean 0 and 1/std 1 (its dx, which would subtract the batch terms, is dropped).
+   */
+  private frozenBackward(dy: Tensor, x: Tensor): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+    const be = this.backend;
+    const c = this.gamma.value.shape[0];
+    const zeros = filled(be, [c], 0);
+    const ones = filled(be, [c], 1);
+    try {
+      const dx = batchNormEval(be, dy, this.gamma.value, zeros, zeros, this.runningVar.value, { eps: this.eps });
+      const xhat = batchNormEval(be, x, ones, zeros, this.runningMean.value, this.runningVar.value, { eps: this.eps });
+      const g = batchNormBackward(be, dy, xhat, ones, zeros, ones);
+      be.dispose(xhat);
+      be.dispose(g.dx);
+      return { dx, dgamma: g.dgamma, dbeta: g.dbeta };
+    } finally {
+      be.dispose(zeros);
+      be.dispose(ones);
+    }
+  }
+
   releaseCache(): void {
     if (this.cache === null) return;
-    this.backend.dispose(this.cache.mean);
-    this.backend.dispose(this.cache.invStd);
+    if (this.cache.batch !== null) {
+      this.backend.dispose(this.cache.batch.mean);
+      this.backend.dispose(this.cache.batch.invStd);
+    }
     this.cache = null;
   }
 }
