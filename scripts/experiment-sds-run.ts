@@ -439,6 +439,8 @@ const NAMES: Record<SdsMode, string> = {
   'sds-fixed-ema': 'SDS, fixed EMA',
   'sds-no-switch': 'SDS, no switching',
   sds: 'SDS (switching + LA-EMA)',
+  adabn: 'AdaBN (batch-norm statistics only)',
+  tent: 'TENT (entropy, batch-norm affine)',
 };
 const rows = meta.modes.map((mode) => {
   const rs = results.filter((r) => r.mode === mode);

@@ -14,7 +14,10 @@ import { ensureWasmBuilt } from './support/wasm-build.js';
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
 
 const NETWORK = { nFilters: 2, nClasses: 3 };
+// The API's mechanics, on METHOD.md's SDS (a named mode: on trained weights no mode means the
+// adaptation recipe, whose warm-up and batch-norm passes test/train-adapt.test.ts covers).
 const CONFIG: FinetuneConfig = {
+  mode: 'sds',
   seed: 5,
   labeledBatch: 4,
   unlabeledBatch: 4,

@@ -203,7 +203,7 @@ describe('a NaN weight: every iteration skipped (trainSds, finetune)', () => {
       const result = await seg.finetune({
         labeled,
         unlabeled,
-        config: { seed: 3, labeledBatch: 4, unlabeledBatch: 4, iterations: 2 },
+        config: { mode: 'sds', seed: 3, labeledBatch: 4, unlabeledBatch: 4, iterations: 2 },
         onProgress: (e) => events.push(e),
       });
       expect(result).toMatchObject({ stage1Iterations: 0, iterations: 2, aborted: false });

@@ -22,9 +22,10 @@ export function finetuneConfig(settings: ViewerSettings): FinetuneConfig {
   return {
     seed: settings.seed,
     stage1Iterations: settings.stage1Iterations,
-    iterations: settings.iterations,
-    // No validation scans are passed from the page: keep the trainer from waiting on them.
-    validateEvery: Math.max(settings.stage1Iterations + settings.iterations, 1),
-    checkpointEvery: Math.max(settings.stage1Iterations + settings.iterations, 1),
+    // Without ?iterations the pretrained model gets the adaptation recipe's own count.
+    ...(settings.iterations !== undefined ? { iterations: settings.iterations } : {}),
+    // No validation scans are passed from the page, and no checkpoint is kept mid-run.
+    validateEvery: Number.MAX_SAFE_INTEGER,
+    checkpointEvery: Number.MAX_SAFE_INTEGER,
   };
 }

@@ -5,7 +5,8 @@
  *   ?backend=wasm       'auto' (default), 'webgpu', 'wasm' or 'reference'
  *   ?threads=2          wasm worker threads (default: what the page allows, at most 4)
  *   ?filters=4          nFilters of a fresh network (implies no pretrained model)
- *   ?iterations=3       self-training iterations;  ?stage1=1  stage-1 iterations
+ *   ?iterations=3       self-training iterations (default: the SDK's adaptation recipe on the pretrained
+ *                       model, 100 for a fresh one);  ?stage1=1  stage-1 iterations
  *   ?labeled=2          how many of the bundled labeled scans to adapt with (default: all of split.json's train)
  *   ?seed=0             seeds the fresh network and the trainer
  * Without ?tiny or ?filters the page loads the pretrained V-Net (models/vnet16-hippocampus.safetensors).
@@ -19,7 +20,8 @@ export interface ViewerSettings {
   /** null: the pretrained model from the server. */
   readonly nFilters: number | null;
   readonly stage1Iterations: number;
-  readonly iterations: number;
+  /** Self-training iterations; undefined: the SDK's choice (the adaptation recipe's on the pretrained model). */
+  readonly iterations: number | undefined;
   readonly labeled: number;
   readonly tiny: boolean;
 }
@@ -46,7 +48,7 @@ export function readSettings(search: string): ViewerSettings {
     seed: integer(query, 'seed', 0, 0),
     nFilters: filters !== null ? integer(query, 'filters', 2, 1) : tiny ? 2 : null,
     stage1Iterations: integer(query, 'stage1', tiny ? 1 : 0, 0),
-    iterations: integer(query, 'iterations', tiny ? 2 : 100, 0),
+    iterations: query.has('iterations') || tiny || filters !== null ? integer(query, 'iterations', tiny ? 2 : 100, 0) : undefined,
     labeled: integer(query, 'labeled', tiny ? 2 : Number.MAX_SAFE_INTEGER, 1),
     tiny,
   };

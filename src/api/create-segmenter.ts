@@ -155,8 +155,9 @@ export async function createSegmenter(options: CreateSegmenterOptions = {}): Pro
       return queue.run(async () => {
         const initial = trained ? await saveVNet(backend, net, { iteration }) : undefined;
         const { result, trained: run } = await runFinetune({ backend, network: config, patchDhw: toDhw(patch), initial }, o);
-        if (result.stage1Iterations + result.iterations > 0) {
-          // Also after an abort: the weights reached so far are kept (the result says aborted).
+        // Iterations ran, or a run without any (AdaBN) re-estimated statistics. Also after an abort: the
+        // weights reached so far are kept (the result says aborted).
+        if (result.stage1Iterations + result.iterations > 0 || !result.aborted) {
           loadVNet(backend, net, run.deployed.weights);
           trained = true;
           iteration += result.stage1Iterations + result.iterations;

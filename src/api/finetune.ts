@@ -7,10 +7,10 @@ import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
 import type { VNetConfig } from '../nn/vnet-config.js';
-import { resolveSdsConfig, SDS_SMALL_CPU_PRESET, type SdsConfig } from '../train/sds/config.js';
+import { resolveSdsConfig, SDS_ADAPT_PRESET, SDS_SMALL_CPU_PRESET, type SdsConfig, usesLabels } from '../train/sds/config.js';
 import { openBrowserCheckpointStore } from '../train/checkpoint/browser-checkpoint.js';
 import type { NetworkName } from '../train/checkpoint/checkpoint.js';
-import { type SdsTrainerEvent, type SdsTrainResult, trainSds } from '../train/sds/trainer.js';
+import { type SdsTrainerEvent, type SdsTrainResult, stage1Length, trainSds } from '../train/sds/trainer.js';
 import { expectList, resolveLabeled, resolveScan } from './inputs.js';
 import { describe } from './values.js';
 import type { FinetuneConfig, FinetuneOptions, FinetuneProgress, FinetuneResult } from './types.js';
@@ -39,8 +39,12 @@ function expectOptions(o: FinetuneOptions): void {
     throw new SdsError('E_INVALID_ARGUMENT', `finetune: checkpoints: expected { name, storage?, keep? }, found ${describe(o.checkpoints)}`);
 }
 
-/** The trainer config: preset <- overrides; the network is always the segmenter's. */
-export function finetuneConfig(overrides: FinetuneConfig | undefined, network: VNetConfig, patchDhw: Vec3): SdsConfig {
+/**
+ * The trainer config: preset <- overrides; the network is always the segmenter's. The preset is the
+ * adaptation recipe (SDS_ADAPT_PRESET) when the segmenter holds trained weights and the overrides name
+ * no mode; a named mode gets that method as specified (METHOD.md; SDS_SMALL_CPU_PRESET's sizes).
+ */
+export function finetuneConfig(overrides: FinetuneConfig | undefined, network: VNetConfig, patchDhw: Vec3, pretrained = false): SdsConfig {
   const given = overrides?.network;
   if (given !== undefined) {
     const differing = Object.entries(given).filter(([k, v]) => (network as unknown as Record<string, unknown>)[k] !== v);
@@ -50,10 +54,8 @@ export function finetuneConfig(overrides: FinetuneConfig | undefined, network: V
         `finetune: config.network: the segmenter's network is ${JSON.stringify(network)}; found different ${differing.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} (create the segmenter with that network instead)`,
       );
   }
-  return resolveSdsConfig(
-    { patch: patchDhw, ...(overrides as Parameters<typeof resolveSdsConfig>[0]), network: { ...network } },
-    SDS_SMALL_CPU_PRESET,
-  );
+  const preset = pretrained && overrides?.mode === undefined ? SDS_ADAPT_PRESET : SDS_SMALL_CPU_PRESET;
+  return resolveSdsConfig({ patch: patchDhw, ...(overrides as Parameters<typeof resolveSdsConfig>[0]), network: { ...network } }, preset);
 }
 
 function toProgress(e: SdsTrainerEvent, stage1: number, total: number): FinetuneProgress | null {
@@ -87,8 +89,8 @@ export interface FinetuneOutcome {
 
 export async function runFinetune(ctx: FinetuneContext, o: FinetuneOptions): Promise<FinetuneOutcome> {
   expectOptions(o);
-  const config = finetuneConfig(o.config, ctx.network, ctx.patchDhw);
-  const labeledIn = expectList(o.labeled, 'finetune: labeled', 1);
+  const config = finetuneConfig(o.config, ctx.network, ctx.patchDhw, ctx.initial !== undefined);
+  const labeledIn = expectList(o.labeled ?? [], 'finetune: labeled', usesLabels(config.mode) ? 1 : 0);
   const unlabeledIn = expectList(o.unlabeled, 'finetune: unlabeled', config.mode === 'supervised' ? 0 : 1);
   const validationIn = expectList(o.validation, 'finetune: validation', 0);
   const labeled = [];
@@ -100,7 +102,7 @@ export async function runFinetune(ctx: FinetuneContext, o: FinetuneOptions): Pro
 
   // Opened before training starts, so a storage that cannot be used fails the call at once (E_IO).
   const store = o.checkpoints !== undefined ? await openBrowserCheckpointStore(o.checkpoints) : undefined;
-  const stage1 = ctx.initial !== undefined || config.mode === 'supervised' ? 0 : config.stage1Iterations;
+  const stage1 = stage1Length(config, ctx.initial !== undefined);
   const total = stage1 + config.iterations;
   const onProgress = o.onProgress;
   const trained = await trainSds({

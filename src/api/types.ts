@@ -77,9 +77,15 @@ export interface SegmenterInfo {
 export type FinetuneConfig = { readonly [K in keyof SdsConfig]?: Partial<SdsConfig[K]> | SdsConfig[K] };
 
 export interface FinetuneOptions {
+  /** Labeled scans of the site (may be empty for the label-free modes 'adabn' and 'tent'). */
   readonly labeled: readonly LabeledScanInput[];
   readonly unlabeled: readonly ScanInput[];
   readonly validation?: readonly LabeledScanInput[];
+  /**
+   * Overrides of the trainer config. With pretrained weights and no `mode`, finetune runs the SDK's
+   * adaptation recipe (SDS_ADAPT_PRESET: SDS plus batch-norm re-estimation on the unlabeled scans);
+   * a `mode` runs that method as specified ('sds' is METHOD.md's SDS), at the small-CPU preset's sizes.
+   */
   readonly config?: FinetuneConfig;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: FinetuneProgress) => void;

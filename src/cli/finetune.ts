@@ -15,9 +15,10 @@ export const FINETUNE_HELP = `sds finetune --labeled DIR --unlabeled DIR --out M
   --val DIR                validation scans (same layout as --labeled); the best validated teacher is deployed
   --init MODEL             start from these weights (safetensors or ONNX): stage 1 is skipped
   --out MODEL              where the fine-tuned network goes (safetensors)
-  --iterations N           stage-2 iterations (default 600)
+  --iterations N           stage-2 iterations (default: the recipe's 60 with --init, else 600)
   --stage1-iterations N    supervised pre-training without --init (default 200)
-  --mode M                 ${SDS_MODES.join(' | ')} (default sds)
+  --mode M                 ${SDS_MODES.join(' | ')} (default: with --init the SDK's adaptation
+                           recipe, SDS plus batch-norm re-estimation (docs/results.md); without, sds)
   --filters F              V-Net width of a fresh network (default 8); classes = largest label + 1
   --patch X,Y,Z            training patch / inference window, multiples of 16 (default: the model's, else 32,48,32)
   --batch N                labeled (and unlabeled) patches per iteration, even (default 2)
@@ -52,8 +53,9 @@ export async function finetuneCommand(args: string[]): Promise<number> {
   const labeledDir = required('--labeled', values.labeled, 'finetune');
   const unlabeledDir = required('--unlabeled', values.unlabeled, 'finetune');
   const outPath = required('--out', values.out, 'finetune');
-  const mode = values.mode ?? 'sds';
-  if (!SDS_MODES.includes(mode as SdsMode)) throw new UsageError(`--mode: expected one of ${SDS_MODES.join(', ')}, found "${mode}"`);
+  const mode = values.mode;
+  if (mode !== undefined && !SDS_MODES.includes(mode as SdsMode))
+    throw new UsageError(`--mode: expected one of ${SDS_MODES.join(', ')}, found "${mode}"`);
   const iterations = integerOf('--iterations', values.iterations, 0);
   const stage1Iterations = integerOf('--stage1-iterations', values['stage1-iterations'], 0);
   const filters = integerOf('--filters', values.filters, 1);
@@ -90,7 +92,8 @@ export async function finetuneCommand(args: string[]): Promise<number> {
     `${labeled.length} labeled, ${unlabeled.length} unlabeled, ${validation.length} validation scans; V-Net nFilters ${info.network.nFilters}, ${info.network.nClasses} classes${values.init ? `, from ${values.init}` : ''}`,
   );
   const config: FinetuneConfig = {
-    mode: mode as SdsMode,
+    // No mode: the API's choice (the adaptation recipe on pretrained weights, else SDS).
+    ...(mode !== undefined ? { mode: mode as SdsMode } : {}),
     ...(iterations !== undefined ? { iterations } : {}),
     ...(stage1Iterations !== undefined ? { stage1Iterations } : {}),
     ...(seed !== undefined ? { seed } : {}),

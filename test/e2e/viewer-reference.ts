@@ -33,7 +33,8 @@ const labeled = await Promise.all(
   split.train.slice(0, settings.labeled).map(async (id) => ({ image: await scan(id, 'images'), label: await scan(id, 'labels') })),
 );
 const image = await scan(scanId, 'images');
-if (settings.stage1Iterations + settings.iterations > 0) {
+// No ?iterations on the pretrained model: the recipe's own count, so there is work to do.
+if (settings.iterations === undefined || settings.stage1Iterations + settings.iterations > 0) {
   await segmenter.finetune({ labeled, unlabeled: [image], config: finetuneConfig(settings) });
 }
 const label = await segmenter.segment(image);

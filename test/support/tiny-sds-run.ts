@@ -20,7 +20,7 @@ export async function tinyScans(folder = fileURLToPath(new URL('../../examples/d
   return { labeled: cases.slice(0, 2).map((c) => ({ image: crop(c.image), label: crop(c.label) })), unlabeled: [crop(cases[2].image)] };
 }
 
-export const tinyConfig = (iterations: number, checkpointEvery = 1): SdsConfig =>
+export const tinyConfig = (iterations: number, checkpointEvery = 1, overrides: Parameters<typeof resolveSdsConfig>[0] = {}): SdsConfig =>
   resolveSdsConfig(
     {
       mode: 'sds',
@@ -33,6 +33,7 @@ export const tinyConfig = (iterations: number, checkpointEvery = 1): SdsConfig =
       iterations,
       checkpointEvery,
       validateEvery: 1_000_000,
+      ...overrides,
     },
     SDS_SMALL_CPU_PRESET,
   );

@@ -17,10 +17,22 @@ import type { VolumeAxis } from '../patches.js';
  * - 'sds-no-switch': two students and LA-EMA, but S1 always updates the teacher (no step 7).
  * - 'mean-teacher': one student, no disagreement loss, fixed EMA (this is BCP).
  * - 'supervised': one student on labeled patches only, stage-1 loss; no teacher.
+ * Label-free adaptation baselines (METHOD.md "Adapting a pretrained model"), unlabeled scans only:
+ * - 'adabn': no training; every BatchNorm's running statistics re-estimated on the unlabeled scans;
+ * - 'tent': batch statistics, only the BatchNorm affine parameters trained, by minimising the mean
+ *   entropy of the softmax on unlabeled patches.
  */
-export type SdsMode = 'sds' | 'sds-fixed-ema' | 'sds-no-switch' | 'mean-teacher' | 'supervised';
+export type SdsMode = 'sds' | 'sds-fixed-ema' | 'sds-no-switch' | 'mean-teacher' | 'supervised' | 'adabn' | 'tent';
 
-export const SDS_MODES: readonly SdsMode[] = ['sds', 'sds-fixed-ema', 'sds-no-switch', 'mean-teacher', 'supervised'];
+export const SDS_MODES: readonly SdsMode[] = ['sds', 'sds-fixed-ema', 'sds-no-switch', 'mean-teacher', 'supervised', 'adabn', 'tent'];
+
+/** Modes that read no labels (labeled scans may be absent). */
+export function usesLabels(mode: SdsMode): boolean {
+  return mode !== 'adabn' && mode !== 'tent';
+}
+
+/** Where the BatchNorm statistics are re-estimated on the unlabeled scans (AdaBN's estimate). */
+export type Recalibration = 'none' | 'before' | 'after' | 'both';
 
 export interface SdsConfig {
   readonly mode: SdsMode;
@@ -40,6 +52,11 @@ export interface SdsConfig {
    * run by the trainer when it is not given stage-1 weights. Ignored in 'supervised' mode.
    */
   readonly stage1Iterations: number;
+  /**
+   * Wall-time budget of stage 2 in seconds, counted from the trainer's start (0: none): the last
+   * iteration started before it runs out finishes, then the run deploys as if `iterations` were reached.
+   */
+  readonly timeBudgetSeconds: number;
   /** The trainer hands out a resumable checkpoint every this many iterations (either stage). */
   readonly checkpointEvery: number;
   /** Cube edge as a fraction of the patch edge, per axis (2/3; the cube is floor(fraction * size)). */
@@ -71,6 +88,25 @@ export interface SdsConfig {
   readonly augmentation: { readonly rot90Axial: boolean; readonly flipAxes: readonly VolumeAxis[] };
   /** Sliding-window inference as in the LA benchmark code: strides in-plane and in depth, threshold. */
   readonly inference: { readonly strideInPlane: number; readonly strideDepth: number; readonly threshold: number };
+  /**
+   * Adapting pretrained weights to a new scanner (departures from METHOD.md, each a switch; all off in
+   * the paper's defaults):
+   * - `recalibrate`: re-estimate every BatchNorm's running statistics on the unlabeled scans (a plain
+   *   mean over `recalibrationPatchesPerScan` random patches of each, dropout off) before self-training
+   *   starts (so the first pseudo-labels come from a recalibrated teacher) and/or for the deployed network;
+   * - `studentBatchNorm`: the students' training forwards normalise with their batch statistics ('batch',
+   *   the paper) or with the running statistics, kept fixed ('frozen': the network trained is the network
+   *   evaluated, and the teacher's EMA of weights stays consistent with its statistics);
+   * - `supervisedWarmup`: from pretrained weights, this many stage-1 iterations (the stage-1 loss on the
+   *   labeled scans) before self-training, so the first pseudo-labels come from a teacher that has seen
+   *   the site's labels (0: stage 2 starts from the weights, as the paper's stage 2 does).
+   */
+  readonly adaptation: {
+    readonly recalibrate: Recalibration;
+    readonly recalibrationPatchesPerScan: number;
+    readonly studentBatchNorm: 'batch' | 'frozen';
+    readonly supervisedWarmup: number;
+  };
   /** Reproduction switches (METHOD.md), clean behaviour by default. */
   readonly switches: {
     /** Decay both students' learning rates (the authors' LA script decays only S1's). */
@@ -93,6 +129,7 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
   unlabeledBatch: 4,
   iterations: 15000,
   stage1Iterations: 2000,
+  timeBudgetSeconds: 0,
   checkpointEvery: 1000,
   cubeFraction: 2 / 3,
   uWeight: 0.5,
@@ -104,6 +141,7 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
   validateEvery: 200,
   augmentation: { rot90Axial: true, flipAxes: ['x', 'y', 'z'] },
   inference: { strideInPlane: 18, strideDepth: 4, threshold: 0.5 },
+  adaptation: { recalibrate: 'none', recalibrationPatchesPerScan: 2, studentBatchNorm: 'batch', supervisedWarmup: 0 },
   switches: { decayBothStudents: true, emaBatchNormStats: true, teacherDropoutForPseudoLabels: false, deploy: 'teacher' },
 });
 
@@ -123,6 +161,24 @@ export const SDS_SMALL_CPU_PRESET: SdsConfig = deepFreeze({
   validateEvery: 100,
   augmentation: { rot90Axial: false, flipAxes: ['x'] },
   inference: { strideInPlane: 16, strideDepth: 16, threshold: 0.5 },
+});
+
+/**
+ * The SDK's adaptation recipe (what `finetune` runs on pretrained weights when the config names no
+ * mode): SDS at its core (two students, switching, LA-EMA teacher, cut-mix pseudo-label loss), plus
+ * the departures the adaptation benchmark measured (docs/results.md, `npm run experiment:adapt`):
+ * batch-norm statistics re-estimated on the local unlabeled scans before self-training and again for
+ * the deployed teacher, students fine-tuned with those statistics frozen, a fine-tuning learning rate
+ * without decay, and an iteration count that fits about five minutes at the demo's scale on two cores.
+ */
+export const SDS_ADAPT_PRESET: SdsConfig = deepFreeze({
+  ...SDS_SMALL_CPU_PRESET,
+  network: { ...SDS_SMALL_CPU_PRESET.network, nFilters: 16 },
+  iterations: 20,
+  optimizer: { ...SDS_SMALL_CPU_PRESET.optimizer, lr: 0.003, stepSize: Infinity },
+  adaptation: { recalibrate: 'both', recalibrationPatchesPerScan: 2, studentBatchNorm: 'batch', supervisedWarmup: 40 },
+  validateEvery: Number.MAX_SAFE_INTEGER,
+  checkpointEvery: Number.MAX_SAFE_INTEGER,
 });
 
 type Overrides = {
@@ -171,6 +227,7 @@ function validate(c: SdsConfig): void {
     });
   int('iterations', c.iterations, 0);
   int('stage1Iterations', c.stage1Iterations, 0);
+  num('timeBudgetSeconds', c.timeBudgetSeconds, 0, Number.MAX_VALUE);
   int('checkpointEvery', c.checkpointEvery, 1);
   num('cubeFraction', c.cubeFraction, 0, 1);
   num('uWeight', c.uWeight, 0, Number.MAX_VALUE);
@@ -187,13 +244,24 @@ function validate(c: SdsConfig): void {
   int('validateEvery', c.validateEvery, 1);
   for (const s of ['decayBothStudents', 'emaBatchNormStats', 'teacherDropoutForPseudoLabels'] as const)
     if (typeof c.switches[s] !== 'boolean') fail(`switches.${s}`, 'a boolean', c.switches[s]);
+  if (!['none', 'before', 'after', 'both'].includes(c.adaptation.recalibrate))
+    fail('adaptation.recalibrate', "'none', 'before', 'after' or 'both'", c.adaptation.recalibrate);
+  int('adaptation.recalibrationPatchesPerScan', c.adaptation.recalibrationPatchesPerScan, 1);
+  if (c.adaptation.studentBatchNorm !== 'batch' && c.adaptation.studentBatchNorm !== 'frozen')
+    fail('adaptation.studentBatchNorm', "'batch' or 'frozen'", c.adaptation.studentBatchNorm);
+  int('adaptation.supervisedWarmup', c.adaptation.supervisedWarmup, 0);
   if (c.switches.deploy !== 'teacher' && c.switches.deploy !== 'best-student')
     fail('switches.deploy', "'teacher' or 'best-student'", c.switches.deploy);
 }
 
 /** Two students train side by side in the dual-student modes; the baselines have one. */
 export function studentCount(mode: SdsMode): 1 | 2 {
-  return mode === 'mean-teacher' || mode === 'supervised' ? 1 : 2;
+  return mode === 'sds' || mode === 'sds-fixed-ema' || mode === 'sds-no-switch' ? 2 : 1;
+}
+
+/** Modes with a teacher that follows a student by EMA. */
+export function hasTeacher(mode: SdsMode): boolean {
+  return mode !== 'supervised' && mode !== 'adabn' && mode !== 'tent';
 }
 
 function deepFreeze<T>(x: T): T {

@@ -5,6 +5,7 @@
 import { SdsError } from '../../core/errors.js';
 import { shapeString } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
+import { entropyLoss } from '../../nn/entropy-loss.js';
 import { supervisedLoss } from '../../nn/loss.js';
 import type { VNet } from '../../nn/vnet.js';
 import { add, assign, copy, cutMix } from '../../ops/index.js';
@@ -103,8 +104,13 @@ export async function sdsIteration(state: SdsState, batch: SdsBatch): Promise<Sd
   const start = performance.now();
   const t = state.iteration + 1;
   const reads = new ReadCounter(state.backend);
+  const mode = state.config.mode;
   const result =
-    state.config.mode === 'supervised' ? await supervisedStep(state, batch, reads) : await selfTrainingStep(state, batch, reads, t);
+    mode === 'supervised'
+      ? await supervisedStep(state, batch, reads)
+      : mode === 'tent'
+        ? await tentStep(state, batch, reads)
+        : await selfTrainingStep(state, batch, reads, t);
   state.iteration = t;
   return { iteration: t, mode: state.config.mode, ...result, ms: performance.now() - start, reads: reads.count };
 }
@@ -143,6 +149,43 @@ async function supervisedStep(state: SdsState, b: SdsBatch, reads: ReadCounter):
   disposeRunningStats(be, stats);
   const lr = finite ? updateStudent(optimizer) : optimizer.lr;
   return { losses: [value], confidence: null, selected: 0, alpha: null, lr: [lr], ...(finite ? {} : { skipped: [0] }) };
+}
+
+/**
+ * TENT: one step on the unlabeled halves (each its own training forward, batch statistics), the mean
+ * softmax entropy as loss; the optimiser holds only the BatchNorm affine parameters (state.ts).
+ */
+async function tentStep(state: SdsState, b: SdsBatch, reads: ReadCounter): Promise<StepResult> {
+  const { backend: be } = state;
+  const { net, optimizer } = state.students[0];
+  net.train();
+  const stats = saveRunningStats(be, net);
+  let total = 0;
+  let stashed: Tensor[] | null = null;
+  try {
+    for (const x of [b.unlabeledA, b.unlabeledB]) {
+      const logits = net.forward(x);
+      let lg: LossAndGrad;
+      try {
+        lg = await entropyLoss(be, logits, (t) => reads.read(t));
+      } finally {
+        be.dispose(logits);
+      }
+      total += (await reads.read(lg.loss))[0];
+      be.dispose(lg.loss);
+      net.backward(lg.grad);
+      be.dispose(lg.grad);
+      if (stashed === null) stashed = takeGradients(net);
+      else addGradients(be, net, stashed);
+    }
+  } finally {
+    net.releaseCache();
+  }
+  const finite = Number.isFinite(total);
+  if (!finite) restoreRunningStats(be, stats);
+  disposeRunningStats(be, stats);
+  const lr = finite ? updateStudent(optimizer) : optimizer.lr;
+  return { losses: [total], confidence: null, selected: 0, alpha: null, lr: [lr], ...(finite ? {} : { skipped: [0] }) };
 }
 
 async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter, t: number): Promise<StepResult> {

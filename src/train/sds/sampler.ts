@@ -75,6 +75,8 @@ export interface SdsSamplerOptions {
   readonly nClasses: number;
   readonly augmentation: Augmentation;
   readonly seed: number;
+  /** The mode reads no labels (AdaBN, TENT): labeled scans may be absent. */
+  readonly labelFree?: boolean;
 }
 
 /** Z-scores an unlabeled scan; its label is the shared all-background buffer (never used as a target). */
@@ -101,7 +103,8 @@ export class SdsSampler {
     private readonly options: SdsSamplerOptions,
   ) {
     expectFlipAxes(options.augmentation.flipAxes);
-    if (labeled.length === 0) throw new SdsError('E_INVALID_ARGUMENT', 'trainSds: labeled: expected at least one scan, found none');
+    if (labeled.length === 0 && options.labelFree !== true)
+      throw new SdsError('E_INVALID_ARGUMENT', 'trainSds: labeled: expected at least one scan, found none');
     this.labeled = labeled.map((pair, i) => prepareScan(pair, options.nClasses, `labeled[${i}]`));
     const background = new Uint8Array(unlabeled.reduce((n, v) => Math.max(n, v.data.length), 0));
     this.unlabeled = unlabeled.map((v, i) => prepareUnlabeled(v, background, `unlabeled[${i}]`));
@@ -116,6 +119,11 @@ export class SdsSampler {
 
   get unlabeledCount(): number {
     return this.unlabeled.length;
+  }
+
+  /** The unlabeled scans, z-scored (for batch-norm re-estimation). */
+  get unlabeledScans(): readonly PreparedScan[] {
+    return this.unlabeled;
   }
 
   /** One half: `half` patches from scans in epoch order, uploaded as [n, 1, D, H, W] and [n, D, H, W]. */
@@ -138,6 +146,12 @@ export class SdsSampler {
   draw(backend: Backend, withUnlabeled: boolean): SdsBatch {
     if (withUnlabeled && this.unlabeled.length === 0)
       throw new SdsError('E_INVALID_ARGUMENT', 'trainSds: unlabeled: expected at least one scan for stage 2, found none');
+    if (this.labeled.length === 0) {
+      // Label-free modes read only the unlabeled halves; the labeled slots repeat them.
+      const ua = this.drawHalf(backend, this.unlabeled, this.unlabeledOrder);
+      const ub = this.drawHalf(backend, this.unlabeled, this.unlabeledOrder);
+      return { imageA: ua.image, labelA: ua.label, imageB: ub.image, labelB: ub.label, unlabeledA: ua.image, unlabeledB: ub.image };
+    }
     const a = this.drawHalf(backend, this.labeled, this.labeledOrder);
     const b = this.drawHalf(backend, this.labeled, this.labeledOrder);
     if (!withUnlabeled)

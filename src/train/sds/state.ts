@@ -5,7 +5,7 @@ import { Sgd } from '../../nn/sgd.js';
 import { VNet } from '../../nn/vnet.js';
 import { assign, mix32 } from '../../ops/index.js';
 import { RandomStream } from '../random-stream.js';
-import { type SdsConfig, studentCount } from './config.js';
+import { hasTeacher, type SdsConfig, studentCount } from './config.js';
 import { entryTensor } from './la-ema.js';
 
 export interface Student {
@@ -56,16 +56,19 @@ export function copyWeights(backend: Backend, dst: VNet, src: VNet): void {
 export function createSdsState(backend: Backend, config: SdsConfig, options: CreateSdsStateOptions = {}): SdsState {
   const count = studentCount(config.mode);
   const nets = Array.from({ length: count }, (_, k) => new VNet(backend, config.network, { seed: networkSeed(config.seed, k) }));
-  const teacher = config.mode === 'supervised' ? null : new VNet(backend, config.network, { seed: networkSeed(config.seed, 2) });
+  const teacher = hasTeacher(config.mode) ? new VNet(backend, config.network, { seed: networkSeed(config.seed, 2) }) : null;
   const origin = options.initial ?? nets[0];
   for (const net of [...nets, ...(teacher ? [teacher] : [])]) if (net !== origin) copyWeights(backend, net, origin);
   teacher?.eval();
+  for (const net of nets) for (const bn of net.batchNorms()) bn.setStatistics(config.adaptation.studentBatchNorm);
   const o = config.optimizer;
   const students = nets.map((net, k) => {
     const decays = k === 0 || config.switches.decayBothStudents;
+    // TENT trains the BatchNorm affine parameters alone.
+    const trained = config.mode === 'tent' ? net.batchNorms().flatMap((bn) => bn.parameters()) : net.parameters();
     return {
       net,
-      optimizer: new Sgd(backend, net.parameters(), {
+      optimizer: new Sgd(backend, trained, {
         lr: o.lr,
         momentum: o.momentum,
         weightDecay: o.weightDecay,

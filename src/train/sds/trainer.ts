@@ -34,7 +34,8 @@ import {
   type TrainerMeta,
   vnetFile,
 } from '../checkpoint/checkpoint.js';
-import { resolveSdsConfig, type SdsConfig } from './config.js';
+import { recalibrateBatchNorm } from '../adapt/recalibrate.js';
+import { resolveSdsConfig, type SdsConfig, usesLabels } from './config.js';
 import { type SdsEvent, sdsIteration } from './iteration.js';
 import { disposeSdsBatch, SdsSampler } from './sampler.js';
 import { createSdsState, disposeSdsState, type SdsState } from './state.js';
@@ -98,7 +99,14 @@ export interface SdsTrainResult {
 }
 
 /** Config fields a resumed run may change: how long it runs and how often it reports. */
-const RESUMABLE_CHANGES: readonly string[] = ['iterations', 'stage1Iterations', 'validateEvery', 'checkpointEvery', 'inference'];
+const RESUMABLE_CHANGES: readonly string[] = [
+  'iterations',
+  'stage1Iterations',
+  'timeBudgetSeconds',
+  'validateEvery',
+  'checkpointEvery',
+  'inference',
+];
 
 function expectSameRun(saved: SdsConfig, given: SdsConfig): void {
   const keys = new Set([...Object.keys(saved), ...Object.keys(given)]);
@@ -136,10 +144,15 @@ class Run {
   aborted = false;
   stage1Done = 0;
   nonFiniteInARow = 0;
+  /** performance.now() past which stage 2 starts no new iteration (config.timeBudgetSeconds). */
+  readonly deadline: number;
   constructor(
     readonly o: TrainSdsOptions,
     readonly sampler: SdsSampler,
-  ) {}
+  ) {
+    const budget = o.config.timeBudgetSeconds;
+    this.deadline = budget > 0 ? performance.now() + budget * 1000 : Infinity;
+  }
 
   async checkpoint(phase: Phase, state: SdsState): Promise<Uint8Array> {
     const networks = networksOf(state);
@@ -201,6 +214,7 @@ class Run {
     while (state.iteration < of) {
       await yieldToEventLoop();
       if (signal?.aborted) return false;
+      if (phase === 'stage2' && performance.now() >= this.deadline) break;
       const start = performance.now();
       const batch = this.sampler.draw(be, withUnlabeled);
       let event: SdsEvent;
@@ -227,6 +241,16 @@ class Run {
   }
 }
 
+/**
+ * Stage-1 iterations: the method's pre-training from scratch, or, from given weights, the adaptation
+ * recipe's supervised warm-up on the site's labels (none in the paper: stage 2 starts from the weights).
+ * The 'supervised' baseline and the label-free modes have no stage 1.
+ */
+export function stage1Length(config: SdsConfig, fromWeights: boolean): number {
+  if (config.mode === 'supervised' || !usesLabels(config.mode)) return 0;
+  return fromWeights ? config.adaptation.supervisedWarmup : config.stage1Iterations;
+}
+
 /** Stage 1 draws its own dropout masks and cubes: a seed of its own, so stage 2 does not replay them. */
 function stage1Config(config: SdsConfig): SdsConfig {
   return resolveSdsConfig({ mode: 'supervised', seed: mix32((config.seed ^ 0x57a9e1) >>> 0) >>> 0 }, config);
@@ -237,6 +261,28 @@ function expectInputs(o: TrainSdsOptions): void {
     throw new SdsError('E_INVALID_ARGUMENT', `trainSds: expected a network with 1 input channel, found ${o.config.network.inChannels}`);
   if (o.config.mode !== 'supervised' && o.unlabeled.length === 0)
     throw new SdsError('E_INVALID_ARGUMENT', `trainSds: mode '${o.config.mode}': expected at least one unlabeled scan, found none`);
+  if (o.config.mode === 'supervised' && o.config.adaptation.recalibrate !== 'none' && o.unlabeled.length === 0)
+    throw new SdsError(
+      'E_INVALID_ARGUMENT',
+      `trainSds: adaptation.recalibrate '${o.config.adaptation.recalibrate}': expected unlabeled scans to re-estimate batch-norm statistics on, found none`,
+    );
+}
+
+/** Whether batch-norm statistics are re-estimated before training starts / on the deployed network. */
+function recalibrates(config: SdsConfig, when: 'before' | 'after'): boolean {
+  const r = config.adaptation.recalibrate;
+  return (when === 'before' && config.mode === 'adabn') || r === when || r === 'both';
+}
+
+/** AdaBN on `net` over the sampler's unlabeled scans (recalibrate.ts), seeded by the run. */
+async function recalibrate(be: Backend, net: VNet, sampler: SdsSampler, config: SdsConfig): Promise<void> {
+  await recalibrateBatchNorm(be, net, sampler.unlabeledScans, {
+    patch: config.patch,
+    patchesPerScan: config.adaptation.recalibrationPatchesPerScan,
+    batch: config.labeledBatch,
+    flipAxes: config.augmentation.flipAxes,
+    seed: mix32((config.seed ^ 0xada) >>> 0),
+  });
 }
 
 /** The trainer (see the module comment). Networks are freed before it returns; their weights are in the result. */
@@ -254,21 +300,29 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     nClasses: netConfig.nClasses,
     augmentation: config.augmentation,
     seed: config.seed,
+    labelFree: !usesLabels(config.mode),
   });
   if (resumed !== null) sampler.restore(resumed.meta.sampler);
   const run = new Run(o, sampler);
   let initial: HostWeights | Uint8Array | null = o.initial ?? null;
-  let phase: Phase = resumed?.meta.phase ?? (o.initial !== undefined || config.mode === 'supervised' ? 'stage2' : 'stage1');
+  const stage1Iterations = stage1Length(config, o.initial !== undefined);
+  let phase: Phase = resumed?.meta.phase ?? (stage1Iterations > 0 ? 'stage1' : 'stage2');
   let state: SdsState | null = null;
   try {
     if (phase === 'stage1') {
-      state = createSdsState(be, stage1Config(config));
+      // From given weights (the adaptation recipe's supervised warm-up) stage 1 fine-tunes them, with
+      // the new scanner's statistics first when the recipe re-estimates them.
+      if (o.initial !== undefined) {
+        loadVNet(be, probe, o.initial);
+        if (resumed === null && recalibrates(config, 'before')) await recalibrate(be, probe, sampler, config);
+      }
+      state = createSdsState(be, stage1Config(config), o.initial !== undefined ? { initial: probe } : {});
       if (resumed !== null) {
         restoreState(be, state, resumed);
         run.best = restoreBest(resumed);
         run.stage1Done = resumed.meta.stage1Done;
       }
-      if (!(await run.phase('stage1', state, config.stage1Iterations, false))) {
+      if (!(await run.phase('stage1', state, stage1Iterations, false))) {
         run.aborted = true;
       } else {
         initial = run.best.student1?.weights ?? (await snapshotNet(be, state.students[0].net));
@@ -280,18 +334,32 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     }
     if (phase === 'stage2') {
       if (initial !== null) loadVNet(be, probe, initial instanceof Uint8Array ? initial : vnetFile(initial, netConfig, run.stage1Done));
+      // The first pseudo-labels then come from a teacher with the new scanner's statistics (a run resumed
+      // in stage 2 restores its networks below, so nothing is re-estimated twice).
+      const resumedInStage2 = resumed !== null && resumed.meta.phase === 'stage2';
+      if (initial !== null && !resumedInStage2 && recalibrates(config, 'before')) await recalibrate(be, probe, sampler, config);
       // Without stage-1 weights (resume; the 'supervised' baseline) the networks keep S1's own init.
       state = createSdsState(be, config, initial !== null ? { initial: probe } : {});
-      if (resumed !== null && resumed.meta.phase === 'stage2') {
+      if (resumedInStage2) {
         restoreState(be, state, resumed);
         run.best = restoreBest(resumed);
         run.stage1Done = resumed.meta.stage1Done;
       }
-      run.aborted = !(await run.phase('stage2', state, config.iterations, config.mode !== 'supervised'));
+      // AdaBN trains nothing: the re-estimated statistics are the whole adaptation.
+      const iterations = config.mode === 'adabn' ? 0 : config.iterations;
+      run.aborted = !(await run.phase('stage2', state, iterations, config.mode !== 'supervised'));
     }
     const final = state as SdsState;
     const checkpoint = await run.checkpoint(phase, final);
-    const deployed = await deploy(be, run, phase, final);
+    let deployed = await deploy(be, run, phase, final);
+    if (phase === 'stage2' && !run.aborted && recalibrates(config, 'after')) {
+      // Statistics for the weights actually deployed (an EMA of running statistics is not the
+      // statistics of the averaged weights, as stochastic weight averaging re-estimates them too).
+      loadVNet(be, probe, deployed.weights);
+      await recalibrate(be, probe, sampler, config);
+      const metadata = { 'sds.network': deployed.network, 'sds.phase': phase, 'sds.recalibrated': 'after' };
+      deployed = { network: deployed.network, weights: vnetFile(await snapshotNet(be, probe), netConfig, final.iteration, metadata) };
+    }
     const best: SdsTrainResult['best'] = {};
     for (const [name, b] of Object.entries(run.best) as [NetworkName, BestRecord][])
       best[name] = { dice: b.dice, iteration: b.iteration, weights: vnetFile(b.weights, netConfig, b.iteration, { 'sds.network': name }) };
