@@ -9,8 +9,12 @@
  * 2. bias field: v -> v * exp(b(x, y, z)), b a smooth random quadratic polynomial in the voxel
  *    coordinates scaled to [-biasStrength, biasStrength] over the scan (coil sensitivity / B1
  *    inhomogeneity, the N4-corrected kind of shading);
- * 3. noise: Rician, sqrt((v + n1)^2 + n2^2) with n1, n2 ~ N(0, noise^2) (magnitude images of complex
- *    Gaussian noise; for noise 0 nothing changes).
+ * 3. partial-volume blur (optional `blur`): a Gaussian point-spread function with a sigma per axis in
+ *    voxels, e.g. thick slices along one axis (a 3 mm slice resampled to 1 mm spreads each voxel over its
+ *    neighbours along z; sigma = FWHM / 2.355);
+ * 4. noise: Rician, sqrt((v + n1)^2 + n2^2) with n1, n2 ~ N(0, noise^2) (magnitude images of complex
+ *    Gaussian noise; for noise 0 nothing changes);
+ * 5. intensity scale (optional `scale`): the scanner's arbitrary units (the stored values times this).
  *
  * Deterministic: the output is a pure function of the scan, the options and `seed` (counter-based
  * random numbers, src/ops/random.ts). Give each scan its own seed so the bias fields differ; gamma and
@@ -27,10 +31,59 @@ export interface ScannerShift {
   readonly biasStrength: number;
   /** Rician noise sigma as a fraction of the scan's 99.5th percentile (0: none). */
   readonly noise: number;
+  /** Gaussian point-spread sigma in voxels along [x, y, z] (partial volume; default none). */
+  readonly blur?: readonly [number, number, number];
+  /** Factor on the output intensities (the scanner's units; default 1). */
+  readonly scale?: number;
 }
 
 /** The demo's new scanner: measured to drop the pretrained model's held-out Dice clearly (README). */
 export const DEMO_SCANNER: ScannerShift = { gamma: 0.5, biasStrength: 0.5, noise: 0.06 };
+
+/**
+ * A thick-slice, low-field acquisition: 3 mm slices along z (FWHM 3 voxels, sigma 1.27), a little
+ * in-plane blur, a darker contrast curve, weaker bias, more noise, and other units.
+ */
+export const THICK_SLICE_SCANNER: ScannerShift = { gamma: 1.4, biasStrength: 0.3, noise: 0.08, blur: [0.5, 0.5, 1.27], scale: 0.25 };
+
+/**
+ * A multi-channel head coil with strong shading and a bright contrast: strong bias field, a gentler
+ * curve than the demo's, little noise, sharp images, 12-bit units.
+ */
+export const STRONG_BIAS_SCANNER: ScannerShift = { gamma: 0.7, biasStrength: 0.9, noise: 0.03, scale: 4 };
+
+/** The named scanners of the adaptation benchmark (scripts/experiment-adapt.ts). */
+export const SCANNERS: Readonly<Record<string, ScannerShift>> = {
+  demo: DEMO_SCANNER,
+  'thick-slice': THICK_SLICE_SCANNER,
+  'strong-bias': STRONG_BIAS_SCANNER,
+};
+
+/** Separable Gaussian blur of an [X, Y, Z] grid (x fastest), edges clamped, in place; sigma 0 skips an axis. */
+export function gaussianBlur(data: Float32Array, shape: readonly [number, number, number], sigma: readonly [number, number, number]): void {
+  const [X, Y, Z] = shape;
+  const strides = [1, X, X * Y];
+  const line = new Float32Array(Math.max(X, Y, Z));
+  for (let axis = 0; axis < 3; axis++) {
+    const s = sigma[axis];
+    if (!(s > 0)) continue;
+    const radius = Math.ceil(3 * s);
+    const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * s * s)));
+    const norm = kernel.reduce((a, b) => a + b, 0);
+    const n = shape[axis];
+    const stride = strides[axis];
+    for (let start = 0; start < data.length; start++) {
+      // Visit each line once: starts are the voxels whose coordinate along `axis` is 0.
+      if (Math.floor(start / stride) % n !== 0) continue;
+      for (let i = 0; i < n; i++) line[i] = data[start + i * stride];
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let k = -radius; k <= radius; k++) acc += kernel[k + radius] * line[Math.min(n - 1, Math.max(0, i + k))];
+        data[start + i * stride] = acc / norm;
+      }
+    }
+  }
+}
 
 /** The nine non-constant monomials x^i y^j z^k with i + j + k <= 2 of the bias polynomial. */
 const MONOMIALS: readonly (readonly [number, number, number])[] = [
@@ -95,15 +148,22 @@ export function simulateScanner(image: Volume, shift: ScannerShift, seed: number
       'E_INVALID_ARGUMENT',
       `scanner shift: expected an image with positive intensities, found a 99.5th percentile of ${top}`,
     );
+  const blur = shift.blur ?? [0, 0, 0];
+  const scale = shift.scale ?? 1;
+  if (!(blur.length === 3 && blur.every((s) => s >= 0 && s <= 10)))
+    throw new SdsError('E_INVALID_ARGUMENT', `scanner shift: blur: expected three sigmas in [0, 10] voxels, found ${JSON.stringify(blur)}`);
+  if (!(scale > 0 && Number.isFinite(scale)))
+    throw new SdsError('E_INVALID_ARGUMENT', `scanner shift: scale: expected a number > 0, found ${scale}`);
   const field = biasField(image.shape, biasStrength, seed);
+  const shaded = new Float32Array(image.data.length);
+  for (let i = 0; i < shaded.length; i++) shaded[i] = Math.max(0, Number(image.data[i]) / top) ** gamma * Math.exp(field[i]);
+  gaussianBlur(shaded, image.shape, blur);
   const out = new Float32Array(image.data.length);
   const noiseSeed = seed >>> 0;
   for (let i = 0; i < out.length; i++) {
-    const v = Math.max(0, Number(image.data[i]) / top);
-    const shaded = v ** gamma * Math.exp(field[i]);
     const n1 = noise > 0 ? noise * normalAt(noiseSeed, 2 * i) : 0;
     const n2 = noise > 0 ? noise * normalAt(noiseSeed, 2 * i + 1) : 0;
-    out[i] = Math.hypot(shaded + n1, n2) * top;
+    out[i] = Math.hypot(shaded[i] + n1, n2) * top * scale;
   }
   return withData(image, out);
 }

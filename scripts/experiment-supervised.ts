@@ -9,6 +9,10 @@
 // --train N (20)  --val N (40)  --seed S (0)  --backend wasm|webgpu|reference (or env SDS_BACKEND)
 // --threads T (2)  --no-write (do not touch docs/results.md)  --save FILE (write the trained weights as
 // a PyTorch-compatible safetensors checkpoint; how examples/models/ was made)  --lr L (0.01)
+// --step-size N, --gamma G (lr x gamma every N iterations; default no decay)  --split FILE (a JSON file
+// with sourceTrain / sourceVal / sourceTest name lists, e.g. scripts/adapt/split.json: train on
+// sourceTrain, validate on sourceVal, keep the best validated weights, report on sourceTest, which no
+// choice touched; without it: the first --train and last --val cases in name order, last weights)
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -17,7 +21,7 @@ import { join } from 'node:path';
 import { createBackend } from '../src/api/create-backend.js';
 import type { BackendName } from '../src/core/tensor.js';
 import { VNet } from '../src/nn/vnet.js';
-import { saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
+import { loadVNet, saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
 import { evaluateScans, meanScores } from '../src/train/evaluate.js';
 import { listCases, loadCases } from '../src/train/node-cases.js';
 import { HIPPOCAMPUS_PATCH, SupervisedTrainer } from '../src/train/supervised.js';
@@ -52,6 +56,9 @@ const threads = num('threads', 2);
 const write = !process.argv.includes('--no-write');
 const savePath = option('save', '');
 const lr = num('lr', 0.01);
+const stepSize = num('step-size', Infinity);
+const gamma = num('gamma', 0.1);
+const splitPath = option('split', '');
 
 if (!existsSync(join(dataDir, 'images'))) {
   console.error(`experiment-supervised: expected the hippocampus scans at ${dataDir} (see /work/shared/data/README.md)`);
@@ -59,9 +66,16 @@ if (!existsSync(join(dataDir, 'images'))) {
 }
 const names = await listCases(dataDir);
 if (names.length < nTrain + nVal) throw new Error(`experiment-supervised: expected ${nTrain + nVal} cases, found ${names.length}`);
-// Training: the first nTrain cases in name order; validation: the last nVal (disjoint).
-const train = await loadCases(dataDir, names.slice(0, nTrain));
-const val = await loadCases(dataDir, names.slice(names.length - nVal));
+interface SourceSplit {
+  readonly sourceTrain: string[];
+  readonly sourceVal: string[];
+  readonly sourceTest: string[];
+}
+const split = splitPath ? (JSON.parse(await readFile(splitPath, 'utf8')) as SourceSplit) : null;
+// Without a split: the first nTrain cases in name order for training, the last nVal for validation (disjoint).
+const train = await loadCases(dataDir, split ? split.sourceTrain : names.slice(0, nTrain));
+const val = await loadCases(dataDir, split ? split.sourceVal : names.slice(names.length - nVal));
+const test = split ? await loadCases(dataDir, split.sourceTest) : val;
 
 const backend = await createBackend(backendName, backendName === 'wasm' ? { threads } : {});
 const info = backend.info();
@@ -80,7 +94,7 @@ const trainer = new SupervisedTrainer({
   iterations: maxIterations,
   batchSize,
   patch,
-  lr: { initial: lr },
+  lr: { initial: lr, stepSize, gamma },
   momentum: 0.9,
   weightDecay: 1e-4,
   flipAxes: ['x'],
@@ -95,6 +109,8 @@ const trainer = new SupervisedTrainer({
 const curve: { iteration: number; dice: number; minutes: number }[] = [];
 let trainMs = 0;
 let reached = false;
+// With a split, the weights of the best validation so far (what is saved and tested).
+let best: { dice: number; iteration: number; bytes: Uint8Array } | null = null;
 while (trainer.iteration < maxIterations && !deadline.signal.aborted) {
   const r = await trainer.run(Math.min(evalEvery, maxIterations - trainer.iteration), maxIterations);
   trainMs += r.msPerIteration * r.iterations;
@@ -103,6 +119,8 @@ while (trainer.iteration < maxIterations && !deadline.signal.aborted) {
   const dice = meanScores(scores, 'dice').overall;
   const minutes = (performance.now() - started) / 60_000;
   curve.push({ iteration: trainer.iteration, dice, minutes });
+  if (split && (best === null || dice > best.dice))
+    best = { dice, iteration: trainer.iteration, bytes: await saveVNet(backend, net, { iteration: trainer.iteration }) };
   console.log(
     `validation at ${trainer.iteration}: mean foreground Dice ${dice.toFixed(4)} (eval ${((performance.now() - t0) / 1000).toFixed(0)} s, ${minutes.toFixed(1)} min so far)`,
   );
@@ -113,18 +131,25 @@ while (trainer.iteration < maxIterations && !deadline.signal.aborted) {
 }
 clearTimeout(timer);
 trainer.dispose();
+if (best !== null) {
+  loadVNet(backend, net, best.bytes);
+  console.log(`best validation: ${best.dice.toFixed(4)} at iteration ${best.iteration} (these weights are saved and tested)`);
+}
 if (savePath) {
   const command = `npm run experiment:supervised -- ${process.argv.slice(2).join(' ')}`;
   await writeFile(
     savePath,
-    await saveVNet(backend, net, { iteration: trainer.iteration, metadata: { dataset: 'MSD Task04 hippocampus', command } }),
+    await saveVNet(backend, net, {
+      iteration: best?.iteration ?? trainer.iteration,
+      metadata: { dataset: 'MSD Task04 hippocampus', command },
+    }),
   );
   console.log(`wrote ${savePath}`);
 }
 const iterations = trainer.iteration;
 const secondsPerIteration = trainMs / iterations / 1000;
 
-const final = await evaluateScans(backend, net, val, {
+const final = await evaluateScans(backend, net, test, {
   onScan: (s, i, of) =>
     console.log(
       `${i + 1}/${of} ${s.name}: Dice ${s.dice.map((d) => d.toFixed(3)).join(' / ')}  HD95 ${s.hd95.map((h) => h.toFixed(2)).join(' / ')} mm`,
@@ -151,8 +176,9 @@ if (write) {
     '',
     `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; backend ${info.name}: ${info.description}).`,
     '',
-    `Protocol: ${nTrain} labeled training scans (${train[0].name} .. ${train.at(-1)?.name}), ${nVal} validation scans ` +
-      `(${val[0].name} .. ${val.at(-1)?.name}) from the Decathlon hippocampus set; V-Net nFilters ${nFilters}, batch norm, ` +
+    `Protocol: ${train.length} labeled training scans (${train[0].name} .. ${train.at(-1)?.name}), ${val.length} validation scans ` +
+      `(${val[0].name} .. ${val.at(-1)?.name})${split ? `, ${test.length} test scans no choice touched (${splitPath})` : ''} ` +
+      `from the Decathlon hippocampus set; V-Net nFilters ${nFilters}, batch norm, ` +
       `dropout; random ${patch[2]}x${patch[1]}x${patch[0]} (X x Y x Z) patches, left-right flips, batch ${batchSize}; ` +
       '(CE + Dice) / 2; SGD lr 0.01, momentum 0.9, weight decay 1e-4. Validation: whole scan padded to multiples of 16, ' +
       `argmax; stop at mean foreground Dice >= ${target} (checked every ${evalEvery} iterations) or after ` +
@@ -165,7 +191,7 @@ if (write) {
     '| --: | --: | --: |',
     ...curve.map((c) => `| ${c.iteration} | ${c.minutes.toFixed(1)} | ${c.dice.toFixed(4)} |`),
     '',
-    `| class | Dice (mean of ${nVal}) | HD95 mm (mean) |`,
+    `| class | Dice (mean of ${test.length} ${split ? 'test' : 'validation'} scans) | HD95 mm (mean) |`,
     '| --- | --: | --: |',
     `| anterior (1) | ${dice.perClass[0].toFixed(4)} | ${hd95.perClass[0].toFixed(2)} |`,
     `| posterior (2) | ${dice.perClass[1].toFixed(4)} | ${hd95.perClass[1].toFixed(2)} |`,

@@ -1,0 +1,280 @@
+// `npm run experiment:adapt` (tsx scripts/experiment-adapt.ts [options]): the adaptation benchmark.
+// A model pretrained on the original scanner meets simulated new scanners (examples/scanner-shift.ts:
+// contrast curve, bias field, partial-volume blur, noise, intensity scale; deterministic per scan) and
+// each method adapts it through the public `finetune`, with 0, 1 or 4 local labels and 20 unlabeled
+// local scans; then every held-out scan of that scanner is segmented with `segment` and scored (Dice,
+// HD95, ASD in mm). Scans come from scripts/adapt/split.json (disjoint lists: the source model's
+// training / validation / test scans, and the new site's labeled, unlabeled, validation and test scans).
+//
+// Budgets: 0 = no local label (the shipped original-scanner labeled scans, examples/data, stand in
+// where a method needs labels), 1 and 4 = the first local labeled scans.
+// Methods: unadapted, adabn, tent, supervised, mean-teacher, sds (METHOD.md as specified), recipe (the
+// SDK's default: finetune with no mode), and ablations of the recipe named recipe:<key>=<value>,...
+// (config overrides, e.g. recipe:adaptation.studentBatchNorm=batch).
+//
+// Options: --model FILE (examples/models/vnet16-hippocampus.safetensors)  --split FILE
+// (scripts/adapt/split.json)  --scanners demo,thick-slice,strong-bias  --budgets 0,1,4  --methods LIST
+// --seeds 0,1,2  --iterations N (equal iterations: every trained method runs N; default 60)
+// --seconds S (equal wall time instead: every trained method runs until S seconds of adaptation)
+// --score val|test (val: the site's validation scans plus the source validation scans seen through the
+// scanner, for choosing settings; test: the 40 held-out scans no choice touched)  --lr L (0.003: the
+// fine-tuning rate of supervised / mean-teacher / sds)  --tent-lr L (0.001)  --threads T (2)
+// --json FILE (every run's per-scan scores, written after each run)  --merge A.json,B.json (no run: the
+// table of earlier runs' JSON files together)  --write (replace this protocol's table in docs/results.md)
+import { register } from 'node:module';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSegmenter, type FinetuneConfig, type Segmenter } from '../src/api/index.js';
+import { segmentationMetrics, toLabelVolume, type Volume } from '../src/volume/index.js';
+import { readNiftiFile } from '../src/volume/node-io.js';
+import { SCANNERS, simulateScanner } from '../examples/scanner-shift.js';
+import { SDS_ADAPT_PRESET } from '../src/train/sds/config.js';
+
+register('../bench/support/wgsl-loader.mjs', import.meta.url);
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const list = (name: string, fallback: string): string[] =>
+  option(name, fallback)
+    .split(',')
+    .filter((s) => s !== '');
+function num(name: string, fallback: number): number {
+  const v = Number(option(name, String(fallback)));
+  if (!Number.isFinite(v)) throw new Error(`experiment-adapt: --${name}: expected a number, found ${option(name, '')}`);
+  return v;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(root, '..', 'shared', 'data', 'hippocampus');
+const shippedDir = join(root, 'examples', 'data');
+const modelPath = option('model', join(root, 'examples', 'models', 'vnet16-hippocampus.safetensors'));
+const splitPath = option('split', join(root, 'scripts', 'adapt', 'split.json'));
+const scannerNames = list('scanners', 'demo,thick-slice,strong-bias');
+const budgets = list('budgets', '0,1,4').map(Number);
+const methods = list('methods', 'unadapted,adabn,tent,supervised,mean-teacher,sds,recipe');
+const seeds = list('seeds', '0,1,2').map(Number);
+const seconds = process.argv.includes('--seconds') ? num('seconds', 300) : 0;
+const iterations = num('iterations', 60);
+const score = option('score', 'val');
+const lr = num('lr', 0.003);
+const tentLr = num('tent-lr', 0.001);
+const threads = num('threads', 2);
+const jsonPath = option('json', '');
+const write = process.argv.includes('--write');
+const mergePaths = list('merge', '');
+
+if (!existsSync(join(dataDir, 'images'))) throw new Error(`experiment-adapt: expected the hippocampus scans at ${dataDir}`);
+for (const s of scannerNames)
+  if (SCANNERS[s] === undefined) throw new Error(`experiment-adapt: --scanners: unknown '${s}' (${Object.keys(SCANNERS).join(', ')})`);
+if (score !== 'val' && score !== 'test') throw new Error(`experiment-adapt: --score: expected val or test, found ${score}`);
+
+interface Split {
+  readonly sourceTrain: string[];
+  readonly sourceVal: string[];
+  readonly sourceTest: string[];
+  readonly localLabeled: string[];
+  readonly localUnlabeled: string[];
+  readonly localVal: string[];
+  readonly localTest: string[];
+}
+const split = JSON.parse(await readFile(splitPath, 'utf8')) as Split;
+const shipped = JSON.parse(await readFile(join(shippedDir, 'split.json'), 'utf8')) as { train: string[] };
+const scoredNames = score === 'test' ? split.localTest : [...split.localVal, ...split.sourceVal];
+
+const image = (n: string): Promise<Volume> => readNiftiFile(join(dataDir, 'images', `${n}.nii.gz`));
+const label = async (n: string): Promise<Volume<Uint8Array>> => toLabelVolume(await readNiftiFile(join(dataDir, 'labels', `${n}.nii.gz`)));
+// One bias field / noise draw per scan and scanner: the scan's number, offset per scanner.
+const scanSeed = (name: string, scanner: number): number => Number(name.replace(/\D/g, '')) + 1000 * (scanner + 1);
+
+/** A method's finetune call (null: no adaptation). */
+function methodConfig(method: string, seed: number): FinetuneConfig | null {
+  const budget: FinetuneConfig = seconds > 0 ? { iterations: 1_000_000, timeBudgetSeconds: seconds } : { iterations };
+  const common: FinetuneConfig = { seed, ...budget, validateEvery: Number.MAX_SAFE_INTEGER, checkpointEvery: Number.MAX_SAFE_INTEGER };
+  const fineTuning = { lr, stepSize: Number.POSITIVE_INFINITY };
+  if (method === 'unadapted') return null;
+  if (method === 'adabn') return { ...common, mode: 'adabn' };
+  // TENT normalises with test-batch statistics; the deployed model gets the local statistics (AdaBN's estimate).
+  if (method === 'tent')
+    return { ...common, mode: 'tent', optimizer: { lr: tentLr, stepSize: Number.POSITIVE_INFINITY }, adaptation: { recalibrate: 'after' } };
+  if (method === 'supervised' || method === 'mean-teacher' || method === 'sds') return { ...common, mode: method, optimizer: fineTuning };
+  // The recipe's iterations count its supervised warm-up too, so "equal iterations" holds in total.
+  const recipeBudget: FinetuneConfig =
+    seconds > 0 ? budget : { iterations: Math.max(0, iterations - SDS_ADAPT_PRESET.adaptation.supervisedWarmup) };
+  if (method === 'recipe') return { ...common, ...recipeBudget };
+  if (method.startsWith('recipe:')) {
+    const overrides: Record<string, Record<string, unknown> | unknown> = {};
+    for (const kv of method.slice('recipe:'.length).split('+')) {
+      const [path, raw] = kv.split('=');
+      const value: unknown = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+      const [head, tail] = path.split('.');
+      if (tail === undefined) overrides[head] = value;
+      else overrides[head] = { ...((overrides[head] as Record<string, unknown>) ?? {}), [tail]: value };
+    }
+    return { ...common, ...recipeBudget, ...(overrides as FinetuneConfig) };
+  }
+  throw new Error(`experiment-adapt: --methods: unknown '${method}'`);
+}
+
+interface ScanScore {
+  readonly name: string;
+  readonly dice: number[];
+  readonly hd95: number[];
+  readonly asd: number[];
+}
+interface RunResult {
+  readonly scanner: string;
+  readonly budget: number;
+  readonly method: string;
+  readonly seed: number;
+  readonly iterations: number;
+  readonly seconds: number;
+  readonly scans: ScanScore[];
+}
+
+const results: RunResult[] = [];
+const started = performance.now();
+let backendDescription = 'results merged from ' + mergePaths.join(', ');
+/** Runs every scanner x budget x seed x method and scores it (results pushed as they come). */
+async function runAll(): Promise<void> {
+  const segmenter: Segmenter = await createSegmenter({ backend: 'wasm', threads, model: modelPath, patch: [48, 64, 48] });
+  backendDescription = segmenter.info().description;
+  console.log(`backend: ${backendDescription}; ${cpus().length} cores (${cpus()[0]?.model ?? 'CPU'})`);
+  console.log(
+    `model: ${modelPath}; scoring on ${score} (${scoredNames.length} scans); ${seconds > 0 ? `${seconds} s per adaptation` : `${iterations} iterations`}`,
+  );
+
+  async function scoreScans(scans: readonly { name: string; image: Volume; label: Volume<Uint8Array> }[]): Promise<ScanScore[]> {
+    const out: ScanScore[] = [];
+    for (const s of scans) {
+      const m = segmentationMetrics(await segmenter.segment(s.image), s.label, { classes: [1, 2], emptyScore: 0 });
+      out.push({ name: s.name, dice: m.map((c) => c.dice), hd95: m.map((c) => c.hd95), asd: m.map((c) => c.asd) });
+    }
+    return out;
+  }
+
+  for (const [si, scannerName] of scannerNames.entries()) {
+    const shift = SCANNERS[scannerName];
+    const seen = async (n: string): Promise<Volume> => simulateScanner(await image(n), shift, scanSeed(n, si));
+    const scored = await Promise.all(scoredNames.map(async (n) => ({ name: n, image: await seen(n), label: await label(n) })));
+    const unlabeled = await Promise.all(split.localUnlabeled.map(seen));
+    const localLabeled = await Promise.all(split.localLabeled.map(async (n) => ({ image: await seen(n), label: await label(n) })));
+    // Budget 0: the original-scanner labeled scans shipped with the SDK (examples/data), unshifted.
+    const sourceLabeled = await Promise.all(shipped.train.map(async (n) => ({ image: await image(n), label: await label(n) })));
+    await segmenter.load(modelPath);
+    const unadapted = await scoreScans(scored);
+    for (const budget of budgets) {
+      const labeled = budget === 0 ? sourceLabeled : localLabeled.slice(0, budget);
+      // Seeds outermost: a run cut short still has every method of its first seeds.
+      for (const [k, seed] of seeds.entries()) {
+        for (const method of methods) {
+          if (method === 'unadapted' && k > 0) continue;
+          const config = methodConfig(method, seed);
+          let ran = 0;
+          let took = 0;
+          let scans = unadapted;
+          if (config !== null) {
+            await segmenter.load(modelPath);
+            const t0 = performance.now();
+            const labelFree = config.mode === 'adabn' || config.mode === 'tent';
+            const r = await segmenter.finetune({ labeled: labelFree ? [] : labeled, unlabeled, config });
+            took = (performance.now() - t0) / 1000;
+            ran = r.stage1Iterations + r.iterations;
+            scans = await scoreScans(scored);
+          }
+          const run = { scanner: scannerName, budget, method, seed, iterations: ran, seconds: took, scans };
+          results.push(run);
+          if (jsonPath !== '') await writeFile(jsonPath, `${JSON.stringify({ argv: process.argv.slice(2), results }, null, 1)}\n`);
+          const dice = mean(scans.map((s) => mean(s.dice)));
+          const worse = scans.filter((s, i) => mean(s.dice) < mean(unadapted[i].dice) - 0.02).length;
+          console.log(
+            `${scannerName} budget ${budget} ${method} seed ${seed}: Dice ${dice.toFixed(4)}, ${worse} scans > 2 points below unadapted, ` +
+              `${ran} iterations, ${took.toFixed(0)} s (${((performance.now() - started) / 60000).toFixed(1)} min so far)`,
+          );
+        }
+      }
+    }
+  }
+  await segmenter.dispose();
+}
+if (mergePaths.length > 0)
+  for (const path of mergePaths) results.push(...(JSON.parse(await readFile(path, 'utf8')) as { results: RunResult[] }).results);
+else await runAll();
+
+function mean(v: readonly number[]): number {
+  const k = v.filter((x) => Number.isFinite(x));
+  return k.length === 0 ? NaN : k.reduce((a, b) => a + b, 0) / k.length;
+}
+function meanStd(v: readonly number[], digits: number, scale = 1): string {
+  const k = v.filter((x) => Number.isFinite(x)).map((x) => x * scale);
+  if (k.length === 0) return 'n/a';
+  const m = mean(k);
+  const sd = k.length > 1 ? Math.sqrt(k.reduce((a, b) => a + (b - m) ** 2, 0) / (k.length - 1)) : 0;
+  return k.length > 1 ? `${m.toFixed(digits)} ± ${sd.toFixed(digits)}` : m.toFixed(digits);
+}
+
+// One row per scanner, budget and method: each seed's mean over scans, then mean ± std over seeds.
+const lines: string[] = [
+  '| scanner | local labels | method | Dice % | HD95 mm | ASD mm | scans > 2 pts below unadapted (worst seed) | iterations | s per adaptation |',
+  '| --- | --: | --- | --: | --: | --: | --: | --: | --: |',
+];
+const seen = <T>(f: (r: RunResult) => T): T[] => [...new Set(results.map(f))];
+for (const scannerName of seen((r) => r.scanner))
+  for (const budget of seen((r) => r.budget))
+    for (const method of seen((r) => r.method)) {
+      const runs = results.filter((r) => r.scanner === scannerName && r.budget === budget && r.method === method);
+      if (runs.length === 0) continue;
+      const base = results.find((r) => r.scanner === scannerName && r.method === 'unadapted')?.scans;
+      const perSeed = (f: (s: ScanScore) => number): number[] => runs.map((r) => mean(r.scans.map(f)));
+      const worse =
+        base === undefined
+          ? 'n/a'
+          : String(Math.max(...runs.map((r) => r.scans.filter((s, i) => mean(s.dice) < mean(base[i].dice) - 0.02).length)));
+      lines.push(
+        `| ${scannerName} | ${budget} | ${method} | ${meanStd(
+          perSeed((s) => mean(s.dice)),
+          2,
+          100,
+        )} | ${meanStd(
+          perSeed((s) => mean(s.hd95)),
+          2,
+        )} | ` +
+          `${meanStd(
+            perSeed((s) => mean(s.asd)),
+            2,
+          )} | ${worse} | ${meanStd(
+            runs.map((r) => r.iterations),
+            0,
+          )} | ${meanStd(
+            runs.map((r) => r.seconds),
+            0,
+          )} |`,
+      );
+    }
+console.log(`\n${lines.join('\n')}`);
+console.log(`\n${((performance.now() - started) / 60000).toFixed(1)} min in all`);
+
+if (write) {
+  const tag = `experiment:adapt:${score}:${seconds > 0 ? `${seconds}s` : `${iterations}it`}`;
+  const START = `<!-- ${tag}:start -->`;
+  const END = `<!-- ${tag}:end -->`;
+  const command = `npm run experiment:adapt -- ${process.argv.slice(2).join(' ')}`;
+  const section = [
+    START,
+    `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}; ${backendDescription}; ${cpus()[0]?.model ?? 'CPU'}, ${cpus().length} cores).`,
+    '',
+    ...lines,
+    END,
+  ].join('\n');
+  const resultsPath = join(root, 'docs', 'results.md');
+  const old = await readFile(resultsPath, 'utf8');
+  const next = old.includes(START)
+    ? old.slice(0, old.indexOf(START)) + section + old.slice(old.indexOf(END) + END.length)
+    : `${old.trimEnd()}\n\n${section}\n`;
+  await writeFile(resultsPath, next);
+  console.log(`wrote ${resultsPath}`);
+}
