@@ -201,9 +201,15 @@ async function runAll(): Promise<void> {
   }
   await segmenter.dispose();
 }
-if (mergePaths.length > 0)
-  for (const path of mergePaths) results.push(...(JSON.parse(await readFile(path, 'utf8')) as { results: RunResult[] }).results);
-else await runAll();
+if (mergePaths.length > 0) {
+  // Each file scores the unadapted model again: keep one run per scanner, budget, method and seed.
+  const key = (r: RunResult): string => `${r.scanner}/${r.budget}/${r.method}/${r.method === 'unadapted' ? '-' : r.seed}`;
+  const merged = new Map<string, RunResult>();
+  for (const path of mergePaths)
+    for (const r of (JSON.parse(await readFile(path, 'utf8')) as { results: RunResult[] }).results)
+      if (!merged.has(key(r))) merged.set(key(r), r);
+  results.push(...merged.values());
+} else await runAll();
 
 function mean(v: readonly number[]): number {
   const k = v.filter((x) => Number.isFinite(x));
