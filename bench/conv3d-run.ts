@@ -134,5 +134,5 @@ export async function main(args: readonly string[]): Promise<void> {
       ratio: ratioOf('GFLOP/s', value, peerValue),
     });
   }
-  writeReport('conv3d', rows, { adapter, quick });
+  writeReport(process.env.BENCH_OUT ?? 'conv3d', rows, { adapter, quick });
 }

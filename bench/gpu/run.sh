@@ -3,10 +3,10 @@
 # machine without Node or internet. It unpacks node and dawn.node, sets up Vulkan (vulkan-env.sh), prints
 # nvidia-smi's GPU line, then runs one case:
 #   bash .gpu-bench/run.sh bench [--quick]   conv3d (--quick: sizes / 4), then the V-Net training step
-#   bash .gpu-bench/run.sh conv3d [options]  WebGPU conv kernels beside PyTorch CUDA fp32 -> results/conv3d.json
-#   bash .gpu-bench/run.sh vnet [options]    one V-Net step, WebGPU only, PyTorch on CUDA -> results/vnet.json
+#   bash .gpu-bench/run.sh conv3d [options]  WebGPU conv kernels beside PyTorch CUDA fp32 -> results/conv3d-gpu.json
+#   bash .gpu-bench/run.sh vnet [options]    one V-Net step, WebGPU only, PyTorch on CUDA -> results/vnet-gpu.json
 #   bash .gpu-bench/run.sh soak [options]    2,000 tiny SDS iterations (options win over the defaults;
-#                                            SOAK_MAX_SECONDS, default 420, ends it early) -> results/soak-webgpu.json
+#                                            SOAK_MAX_SECONDS, default 420, ends it early) -> results/soak-webgpu-gpu.json
 #   bash .gpu-bench/run.sh infer [options]   whole-scan inference, sds-web WebGPU vs onnxruntime-web's WebGPU
 #                                            provider -> infer/results/infer-webgpu.json
 #   bash .gpu-bench/run.sh sds RESULTS_DIR SEEDS MODE_GROUPS [experiment options]
@@ -28,26 +28,26 @@ log() { if [ -n "${OUT:-}" ]; then echo "$OUT/$1"; else echo /dev/null; fi; }
 
 conv3d() {
   cd "$kit"
-  SDS_PYTHON="${SDS_PYTHON:-python3}" ./node bench/conv3d.mjs --cases conv3d-cases.json --torch-script torch_conv3d.py "$@"
-  out results/conv3d.json
+  BENCH_OUT=conv3d-gpu SDS_PYTHON="${SDS_PYTHON:-python3}" ./node bench/conv3d.mjs --cases conv3d-cases.json --torch-script torch_conv3d.py "$@"
+  out results/conv3d-gpu.json
 }
 
 # One V-Net training step at both scales, WebGPU only (the kit has no wasm build tools), PyTorch on CUDA;
 # no per-layer profile (it is taken for wasm only).
 vnet() {
   cd "$kit"
-  BENCH_BACKENDS=webgpu BENCH_TORCH_DEVICE=cuda ./node bench/vnet.mjs --no-profile "$@"
-  out results/vnet.json
+  BENCH_OUT=vnet-gpu BENCH_BACKENDS=webgpu BENCH_TORCH_DEVICE=cuda ./node bench/vnet.mjs --no-profile "$@"
+  out results/vnet-gpu.json
 }
 
 soak() {
   cd "$kit/soak"
   # A result left by an earlier run must not be mistaken for this one's.
-  rm -f ../results/soak-webgpu.json
+  rm -f ../results/soak-webgpu-gpu.json
   # The options take their first occurrence, so "$@" ahead of the defaults overrides them.
   ../node --expose-gc soak.mjs "$@" --backends webgpu --iterations 2000 --every 100 \
-    --max-seconds "${SOAK_MAX_SECONDS:-420}" --data data --name soak-webgpu 2>&1 | tee "$(log soak-webgpu.log)"
-  out ../results/soak-webgpu.json
+    --max-seconds "${SOAK_MAX_SECONDS:-420}" --data data --name soak-webgpu-gpu 2>&1 | tee "$(log soak-webgpu-gpu.log)"
+  out ../results/soak-webgpu-gpu.json
 }
 
 infer() {

@@ -1,5 +1,5 @@
 /**
- * The public contract of sds-web as users meet it (issue 7): a `Segmenter` owns one backend and one
+ * The public contract of sds-web as users meet it: a `Segmenter` owns one backend and one
  * model (a teacher V-Net, plus the two students while fine-tuning) and offers finetune / segment /
  * save / load / exportOnnx. The worker-backed segmenter (worker/) implements the same interface, so
  * the same code runs on the main thread, in a Web Worker or in Node's worker_threads.
@@ -91,7 +91,7 @@ export interface FinetuneOptions {
   readonly onProgress?: (event: FinetuneProgress) => void;
   /**
    * Browser (page or worker): keep a resumable trainer checkpoint every `config.checkpointEvery`
-   * iterations in OPFS, or IndexedDB where OPFS cannot write (src/train/sds/browser-checkpoint.ts:
+   * iterations in OPFS, or IndexedDB where OPFS cannot write (src/train/checkpoint/browser-checkpoint.ts:
    * completion marker, checksum, the previous one kept). Plain data, so it crosses a worker boundary.
    */
   readonly checkpoints?: BrowserCheckpointStoreOptions;

@@ -9,7 +9,7 @@ export {
   type CutMixInputs,
   type CutMixPair,
 } from './cut-mix-batch.js';
-export { pseudoLabels, argmaxHost, type PseudoLabelOptions } from './pseudo-labels.js';
+export { pseudoLabels, type PseudoLabelOptions } from './pseudo-labels.js';
 export { studentLoss } from './student-loss.js';
 export { takeGradients, addGradients, updateStudent } from './update-student.js';
 export { agreementConfidence, chooseStudent, selectStudent, type Selection, type StudentView } from './select-student.js';

@@ -1,6 +1,5 @@
 /** METHOD.md stage 2, step 1: the teacher's pseudo-labels, LCC(argmax T(unimg)), without gradient. */
 import type { Backend } from '../../backend/backend.js';
-import { SdsError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type Connectivity, keepLargestComponentPerSample } from '../../infer/connected-components.js';
 import type { VNet } from '../../nn/vnet.js';
@@ -44,24 +43,4 @@ export async function pseudoLabels(
   backend.dispose(classes);
   const shape = [unlabeled.shape[0], ...unlabeled.shape.slice(2)];
   return backend.upload(keepLargestComponentPerSample(hard, shape, { connectivity: options.connectivity }), shape);
-}
-
-/** The host-side argmax of read-back logits [N, C, D, H, W] (first index on ties, as the argmax kernel). */
-export function argmaxHost(logits: Float32Array, shape: readonly number[]): Uint8Array {
-  if (shape.length !== 5 || logits.length !== shape.reduce((a, b) => a * b, 1))
-    throw new SdsError(
-      'E_SHAPE_MISMATCH',
-      `argmaxHost: expected NCDHW logits matching [${shape.join(', ')}], found ${logits.length} values`,
-    );
-  const [N, C] = shape;
-  const voxels = shape[2] * shape[3] * shape[4];
-  const out = new Uint8Array(N * voxels);
-  for (let n = 0; n < N; n++)
-    for (let v = 0; v < voxels; v++) {
-      const base = n * C * voxels + v;
-      let best = 0;
-      for (let c = 1; c < C; c++) if (logits[base + c * voxels] > logits[base + best * voxels]) best = c;
-      out[n * voxels + v] = best;
-    }
-  return out;
 }

@@ -12,7 +12,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { type Connectivity, keepLargestComponentPerSample } from '../../infer/connected-components.js';
 import type { VNet } from '../../nn/vnet.js';
 import { REGION_EPS } from '../../ops/dice-ce.js';
-import { argmaxHost } from './pseudo-labels.js';
+import { argmaxReference } from '../../ops/softmax.js';
 import type { ReadCounter } from './reads.js';
 
 /** One student's read-back logits on U [N, C, D, H, W] and its LCC'd labels Y^k [N, D, H, W]. */
@@ -89,7 +89,10 @@ export async function selectStudent(
       const all = concat(chunks);
       shape[0] = parts.reduce((n, x) => n + x.shape[0], 0);
       const labelShape = [shape[0], ...shape.slice(2)];
-      views.push({ logits: all, labels: keepLargestComponentPerSample(argmaxHost(all, shape), labelShape, { connectivity }) });
+      views.push({
+        logits: all,
+        labels: keepLargestComponentPerSample(argmaxReference({ data: all, shape }).data, labelShape, { connectivity }),
+      });
     } finally {
       net.train();
     }
