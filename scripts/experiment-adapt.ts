@@ -31,7 +31,7 @@ import { createSegmenter, type FinetuneConfig, type Segmenter } from '../src/api
 import { segmentationMetrics, toLabelVolume, type Volume } from '../src/volume/index.js';
 import { readNiftiFile } from '../src/volume/node-io.js';
 import { SCANNERS, simulateScanner } from '../examples/scanner-shift.js';
-import { SDS_ADAPT_PRESET } from '../src/train/sds/config.js';
+import { SDS_ADAPT_PRESET, usesLabels } from '../src/train/sds/config.js';
 
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
 
@@ -180,7 +180,7 @@ async function runAll(): Promise<void> {
           if (config !== null) {
             await segmenter.load(modelPath);
             const t0 = performance.now();
-            const labelFree = config.mode === 'adabn' || config.mode === 'tent';
+            const labelFree = config.mode !== undefined && !usesLabels(config.mode);
             const r = await segmenter.finetune({ labeled: labelFree ? [] : labeled, unlabeled, config });
             took = (performance.now() - t0) / 1000;
             ran = r.stage1Iterations + r.iterations;

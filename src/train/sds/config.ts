@@ -173,7 +173,6 @@ export const SDS_SMALL_CPU_PRESET: SdsConfig = deepFreeze({
  */
 export const SDS_ADAPT_PRESET: SdsConfig = deepFreeze({
   ...SDS_SMALL_CPU_PRESET,
-  network: { ...SDS_SMALL_CPU_PRESET.network, nFilters: 16 },
   iterations: 20,
   optimizer: { ...SDS_SMALL_CPU_PRESET.optimizer, lr: 0.003, stepSize: Infinity },
   adaptation: { recalibrate: 'both', recalibrationPatchesPerScan: 2, studentBatchNorm: 'batch', supervisedWarmup: 40 },
