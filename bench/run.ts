@@ -1,12 +1,12 @@
 // The one tsx entry of the benches whose code imports WebGPU kernels: `tsx bench/run.ts <bench> [flags]`
 // registers the .wgsl loader first (the kernels are .wgsl imports), then runs bench/<bench>-run.ts's
-// main with the remaining flags (`npm run bench:conv3d`, `bench:vnet`, `bench:soak`,
+// main with the remaining flags (`npm run bench:conv3d`, `bench:vnet`, `bench:sds`, `bench:soak`,
 // `bench:webgpu-dispatch`). Bundles for a GPU machine (scripts/pack-gpu.sh) start at the -run.ts files
 // instead, with the WGSL inlined. The exit ends the process even where Dawn or an abandoned WebGPU step
 // (past its time cap) keeps handles open; a bench's process.exitCode stands.
 import { register } from 'node:module';
 
-const BENCHES = ['conv3d', 'vnet', 'soak', 'webgpu-dispatch'] as const;
+const BENCHES = ['conv3d', 'vnet', 'sds', 'soak', 'webgpu-dispatch'] as const;
 
 const [name, ...args] = process.argv.slice(2);
 if (!BENCHES.includes(name as (typeof BENCHES)[number])) {

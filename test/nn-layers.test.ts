@@ -8,6 +8,8 @@ import { ConvTranspose3d } from '../src/nn/layers/conv-transpose3d.js';
 import { Dropout3d } from '../src/nn/layers/dropout3d.js';
 import { InstanceNorm3d } from '../src/nn/layers/instance-norm3d.js';
 import { BatchNorm3d } from '../src/nn/layers/batch-norm3d.js';
+import { ReLU } from '../src/nn/layers/relu.js';
+import { Sequential, fusedNormReluAt } from '../src/nn/layers/sequential.js';
 import { batchNormBackwardReference, batchNormTrainReference, dropoutMask } from '../src/ops/index.js';
 import { trackAllocations } from './support/tracking-backend.js';
 
@@ -175,6 +177,48 @@ describe('BatchNorm3d', () => {
     const y = await read(be, bn.forward(x));
     expect(y[0]).toBeCloseTo((1 - 0.25) / Math.sqrt(0.9 + 0.1 * (5 / 3) + 1e-5), 5);
     expect(bn.numBatchesTracked.value).toBe(1);
+  });
+});
+
+describe('Sequential batch norm -> ReLU fusion', () => {
+  it('runs a training pair as one kernel with the results of the two layers, and leaks nothing', async () => {
+    const tracked = trackAllocations(createReferenceBackend());
+    const be = tracked.backend;
+    const shape = [2, 3, 4, 3, 5];
+    const conv = (): Conv3d => new Conv3d(be, { name: 'c', inChannels: 3, outChannels: 3, kernel: 3, padding: 1, seed: 7 });
+    const stage = (): Sequential => new Sequential(be, [conv(), new BatchNorm3d(be, { name: 'bn', channels: 3 }), new ReLU(be, 'r')]);
+    const fused = stage();
+    const apart = stage();
+    // The reference pair: each layer on its own, as Sequential ran them before the fusion.
+    const [c, bn, relu] = apart.layers;
+    const x = be.upload(rand(sizeOf(shape), 5), shape);
+    const dy = be.upload(rand(sizeOf(shape), 6), shape);
+    expect(fusedNormReluAt(fused.layers, 1)).toBe(fused.layers[1]);
+    const y = fused.forward(x);
+    const h = c.forward(x);
+    const z = bn.forward(h);
+    const want = relu.forward(z);
+    expectClose(await read(be, y), await read(be, want), 1e-6, 'forward');
+    const dx = fused.backward(dy)!;
+    const dz = relu.backward(dy)!;
+    const dh = bn.backward(dz)!;
+    const wantDx = c.backward(dh)!;
+    expectClose(await read(be, dx), await read(be, wantDx), 1e-5, 'dx');
+    for (const [i, p] of fused.parameters().entries()) {
+      expectClose(await read(be, p.grad!), await read(be, apart.parameters()[i].grad!), 1e-5, `grad of ${p.name}`);
+    }
+    const bnFused = fused.layers[1] as BatchNorm3d;
+    expectClose(await read(be, bnFused.runningVar.value), await read(be, (bn as BatchNorm3d).runningVar.value), 1e-7, 'running_var');
+    // Eval mode and frozen statistics are not fused.
+    fused.setTraining(false);
+    expect(fusedNormReluAt(fused.layers, 1)).toBeNull();
+    fused.setTraining(true);
+    bnFused.setStatistics('frozen');
+    expect(fusedNormReluAt(fused.layers, 1)).toBeNull();
+    for (const t of [x, dy, y, h, z, want, dx, dz, dh, wantDx]) be.dispose(t);
+    fused.dispose();
+    apart.dispose();
+    expect(tracked.liveCount()).toBe(0);
   });
 });
 

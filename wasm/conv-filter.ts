@@ -11,6 +11,10 @@
 // input into a block where pair j of a group of 4 lies at a fixed 4 KiB stride (the tile's
 // broadcasts then read constant offsets). Units are pair groups; each thread copies only its own
 // pairs' rows.
+// Positions run over the whole batch, (n, od, oh, ow) with n slowest, and chunks span samples: at
+// the V-Net's coarse levels one sample has 12-96 positions, and chunks of one sample each reloaded
+// and stored every tile's 8 accumulators (7 MB of sums at 256 channels) four times per call for a
+// dozen multiply-adds each.
 import {
   G_CI, G_CO, G_D, G_DD, G_DH, G_DO, G_DW, G_H, G_HO, G_KH, G_KW, G_N, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW, G_W,
   G_WO, geo, phaseChannelFloats, phaseRowFloats,
@@ -36,7 +40,7 @@ export function filterGroupsPerPass(): i32 {
   return GROUPS_PER_PASS;
 }
 
-/** Reduction pairs (ci, t) are tiled by 4. */
+/** Reduction pairs (ci, t) are tiled by 4: the pair groups. */
 export function conv3dBackwardFilterUnits(g: usize, taps: i32): i32 {
   return (geo(g, G_CI) * taps + 3) >> 2;
 }
@@ -45,7 +49,43 @@ function outputPositions(g: usize): i32 {
   return geo(g, G_DO) * geo(g, G_HO) * geo(g, G_WO);
 }
 
-/** Bytes of dy packed by packFilterOutputRange: [N][ceil(Co/8)][positions][8]. */
+/** Fewer pair groups than this also split the positions (filterSlabs). */
+const MIN_GROUPS = 32;
+
+/**
+ * Slabs of positions summed apart, then added in slab order (filterReduceSlabsRange): 1, except
+ * where there are too few pair groups to share among threads. The V-Net's first convolution (1 -> 16)
+ * has 7 groups and its last (16 -> 2, k1) 4: one thread claimed them all while the others waited.
+ * Geometry alone sets the count, so results do not depend on the threads.
+ */
+export function filterSlabs(g: usize, taps: i32): i32 {
+  const groups = conv3dBackwardFilterUnits(g, taps);
+  if (groups >= MIN_GROUPS) return 1;
+  const chunks = (geo(g, G_N) * outputPositions(g) + CHUNK - 1) / CHUNK;
+  return max(1, min(chunks, (MIN_GROUPS + groups - 1) / groups));
+}
+
+/** Units of conv3dBackwardFilterRange: (slab, pair group), the group fastest. */
+export function filterWorkUnits(g: usize, taps: i32): i32 {
+  return filterSlabs(g, taps) * conv3dBackwardFilterUnits(g, taps);
+}
+
+/** Positions of one slab: whole chunks. */
+// @ts-ignore: decorator
+@inline
+function slabPositions(g: usize, taps: i32): i32 {
+  const chunks = (geo(g, G_N) * outputPositions(g) + CHUNK - 1) / CHUNK, slabs = filterSlabs(g, taps);
+  return ((chunks + slabs - 1) / slabs) * CHUNK;
+}
+
+/** Bytes of one slab's sums: [groups][4 pairs][8 ceil(Co/8) channels] floats. */
+// @ts-ignore: decorator
+@inline
+function slabBytes(g: usize, taps: i32): usize {
+  return (<usize>conv3dBackwardFilterUnits(g, taps) * <usize>blocksOf8(geo(g, G_CO))) << 7;
+}
+
+/** Bytes of dy packed by packFilterOutputRange: [ceil(Co/8)][N][positions][8]. */
 export function filterOutputBytes(g: usize): usize {
   return (<usize>(geo(g, G_N) * blocksOf8(geo(g, G_CO))) * <usize>outputPositions(g)) << 5;
 }
@@ -55,21 +95,22 @@ export function filterScratchBytes(g: usize): usize {
   return <usize>(GROUPS_PER_PASS * 4) * PAIR_STRIDE + 16;
 }
 
-/** Bytes of the sums: [4 pairs per group][8 ceil(Co/8) channels] floats. */
+/** Bytes of the sums: [slabs][groups][4 pairs][8 ceil(Co/8) channels] floats. */
 export function filterPartialBytes(g: usize, taps: i32): usize {
-  return (<usize>conv3dBackwardFilterUnits(g, taps) * <usize>blocksOf8(geo(g, G_CO))) << 7;
+  return <usize>filterSlabs(g, taps) * slabBytes(g, taps);
 }
 
 /**
- * dy [N][Co][positions] -> [N][ceil(Co/8)][positions][8 channels], channels past Co zero. Four
- * channels at four positions move as one 4 x 4 transpose. Units: (n, block of 8) pairs, [begin, end).
+ * dy [N][Co][positions] -> [ceil(Co/8)][N][positions][8 channels], channels past Co zero: each block
+ * of 8 channels holds the whole batch's positions in order. Four channels at four positions move as
+ * one 4 x 4 transpose. Units: (n, block of 8) pairs, [begin, end).
  */
 export function packFilterOutputRange(g: usize, dy: usize, dst: usize, begin: i32, end: i32): void {
   const co = geo(g, G_CO), s = outputPositions(g), blocks = blocksOf8(co);
   const blockBytes = <usize>s << 5, channelBytes = <usize>s << 2;
   for (let u = begin; u < end; u++) {
-    const to = dst + <usize>u * blockBytes;
-    const n = u / blocks, c0 = (u % blocks) * 8;
+    const n = u / blocks, block = u % blocks, c0 = block * 8;
+    const to = dst + <usize>(block * geo(g, G_N) + n) * blockBytes;
     for (let half = 0; half < 2; half++) {
       const first = c0 + half * 4, count = min(4, co - first);
       const out = to + (<usize>half << 4);
@@ -301,24 +342,73 @@ function gatherTapRuns(g: usize, dst: usize, plane: usize, t: i32, od: i32, oh: 
 export function conv3dBackwardFilterRange(
   g: usize, x: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, dw: usize, rows: usize, begin: i32, end: i32,
 ): void {
+  const groups = conv3dBackwardFilterUnits(g, taps_), slabs = filterSlabs(g, taps_), span = slabPositions(g, taps_);
+  const total = geo(g, G_N) * outputPositions(g);
+  for (let u = begin; u < end; ) {
+    const slab = u / groups, g0 = u % groups, g1 = min(groups, g0 + end - u);
+    const part = partial + <usize>slab * slabBytes(g, taps_);
+    accumulatePairs(g, x, xp, dyq, taps, taps_, part, rows, g0, g1, slab * span, min(total, (slab + 1) * span));
+    if (slabs == 1) storeSums(g, part, 1, 0, taps_, dw, g0, g1);
+    u += g1 - g0;
+  }
+}
+
+/** dw from the slabs' sums added in slab order, pair groups [begin, end) (only when filterSlabs > 1). */
+export function filterReduceSlabsRange(g: usize, partial: usize, dw: usize, taps_: i32, begin: i32, end: i32): void {
+  storeSums(g, partial, filterSlabs(g, taps_), slabBytes(g, taps_), taps_, dw, begin, end);
+}
+
+/**
+ * dw[o][m] = the sum over slabs of sums[slab][m][o] for the pairs of groups [g0, g1): 16 pairs at a
+ * time, so each channel's 16 values are one contiguous store run and the 16 sum rows stay in L1
+ * across the channels (pair by pair, every store hit another line pairs * 4 bytes away: 1.8 M
+ * scattered stores at 256 -> 256).
+ */
+function storeSums(g: usize, partial: usize, slabs: i32, slabStride: usize, taps_: i32, dw: usize, g0: i32, g1: i32): void {
+  const co = geo(g, G_CO), pairs = geo(g, G_CI) * taps_, partStride = <usize>blocksOf8(co) << 5;
+  const mEnd = min(pairs, g1 * 4);
+  for (let m0 = g0 * 4; m0 < mEnd; m0 += 16) {
+    const m1 = min(mEnd, m0 + 16);
+    for (let o = 0; o < co; o++) {
+      for (let m = m0; m < m1; m++) {
+        const at = partial + <usize>m * partStride + (<usize>o << 2);
+        let sum = load<f32>(at);
+        for (let sl = 1; sl < slabs; sl++) sum += load<f32>(at + <usize>sl * slabStride);
+        store<f32>(dw + (<usize>(o * pairs + m) << 2), sum);
+      }
+    }
+  }
+}
+
+/**
+ * Adds positions [sBegin, sEnd) (whole chunks, over the batch) of pair groups [begin, end) to their
+ * sums at `partial`, zeroed first.
+ */
+function accumulatePairs(
+  g: usize, x: usize, xp: usize, dyq: usize, taps: usize, taps_: i32, partial: usize, rows: usize, begin: i32, end: i32,
+  sBegin: i32, sEnd: i32,
+): void {
   const n = geo(g, G_N), ci = geo(g, G_CI), co = geo(g, G_CO), hOut = geo(g, G_HO), wOut = geo(g, G_WO);
   const d = geo(g, G_D), h = geo(g, G_H), w = geo(g, G_W), sd = geo(g, G_SD), sh = geo(g, G_SH), sw = geo(g, G_SW);
   const positions = outputPositions(g), pairs = ci * taps_;
   const coBlocks = blocksOf8(co), partStride = <usize>coBlocks << 5;
-  const dyBlockBytes = <usize>positions << 5;
+  const dyBlockBytes = <usize>(n * positions) << 5;
   const hp = h + 2 * geo(g, G_PH), rowFloats = phaseRowFloats(g), chFloats = phaseChannelFloats(g);
   const inPlace = xp == 0 && filterReadsInPlace(g) != 0;
   const colStep = <usize>sw << 2, rowStep = <usize>(sh * w) << 2, planeStep = <usize>(sd * h * w) << 2;
+  const planeOut = hOut * wOut;
   memory.fill(partial + <usize>begin * 4 * partStride, 0, <usize>(end - begin) * 4 * partStride);
-  for (let b = 0; b < n; b++) {
-    for (let s0 = 0; s0 < positions; s0 += CHUNK) {
-      const count = min(CHUNK, positions - s0);
-      const od0 = s0 / (hOut * wOut), oh0 = (s0 / wOut) % hOut, ow0 = s0 % wOut;
-      for (let g0 = begin; g0 < end; g0 += GROUPS_PER_PASS) {
-        const g1 = min(end, g0 + GROUPS_PER_PASS);
-        if (inPlace) {
-          // Groups outside, channel blocks inside: each group's pair offsets are computed once per
-          // chunk (the other order runs as fast but recomputes them per channel block).
+  for (let s0 = sBegin; s0 < sEnd; s0 += CHUNK) {
+    const count = min(CHUNK, sEnd - s0), s1 = s0 + count;
+    for (let g0 = begin; g0 < end; g0 += GROUPS_PER_PASS) {
+      const g1 = min(end, g0 + GROUPS_PER_PASS);
+      if (inPlace) {
+        // Sample by sample (the pairs' offsets in x depend on it); groups outside, channel blocks
+        // inside: each group's pair offsets are computed once per piece (the other order runs as
+        // fast but recomputes them per channel block).
+        for (let s = s0; s < s1; ) {
+          const b = s / positions, local = s % positions, run = min(positions - local, s1 - s);
+          const od0 = local / planeOut, oh0 = (local / wOut) % hOut, ow0 = local % wOut;
           for (let gi = g0; gi < g1; gi++) {
             // Ghost pairs of the last group repeat the last real one; their sums are never stored.
             const base0 = pairBase(g, b, min(gi * 4, pairs - 1), taps_);
@@ -326,43 +416,45 @@ export function conv3dBackwardFilterRange(
             const off2 = pairBase(g, b, min(gi * 4 + 2, pairs - 1), taps_) - base0;
             const off3 = pairBase(g, b, min(gi * 4 + 3, pairs - 1), taps_) - base0;
             for (let cb = 0; cb < coBlocks; cb++) {
-              const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>s0 << 5);
+              const dy = dyq + <usize>cb * dyBlockBytes + (<usize>s << 5);
               filterTileDirect(
-                dy, x + base0, off1, off2, off3, od0, oh0, ow0, count, hOut, wOut, colStep, rowStep, planeStep,
+                dy, x + base0, off1, off2, off3, od0, oh0, ow0, run, hOut, wOut, colStep, rowStep, planeStep,
                 partial + <usize>gi * 4 * partStride + (<usize>cb << 5), partStride,
               );
             }
           }
+          s += run;
+        }
+        continue;
+      }
+      // Copy positions [s0, s1) of the rows of pairs [4 g0, 4 g1), sample by sample; ghost pairs are zero.
+      for (let j = 0; j < (g1 - g0) * 4; j++) {
+        const m = g0 * 4 + j;
+        const row = rows + <usize>j * PAIR_STRIDE;
+        if (m >= pairs) {
+          memory.fill(row, 0, <usize>count << 2);
           continue;
         }
-        // Copy positions [s0, s0 + count) of the rows of pairs [4 g0, 4 g1); ghost pairs are zero.
-        for (let j = 0; j < (g1 - g0) * 4; j++) {
-          const m = g0 * 4 + j;
-          const row = rows + <usize>j * PAIR_STRIDE;
-          if (m >= pairs) {
-            memory.fill(row, 0, <usize>count << 2);
-            continue;
-          }
-          const c = m / taps_, t = m % taps_;
+        const c = m / taps_, t = m % taps_;
+        for (let s = s0; s < s1; ) {
+          const b = s / positions, local = s % positions, run = min(positions - local, s1 - s);
+          const od0 = local / planeOut, oh0 = (local / wOut) % hOut, ow0 = local % wOut;
+          const to = row + (<usize>(s - s0) << 2);
           if (xp != 0) {
             const src = xp + ((<usize>(b * ci + c) * <usize>chFloats) << 2) + <usize>load<i32>(taps + (<usize>t << 3));
-            copyTapRuns(row, src, od0, oh0, ow0, count, hOut, wOut, <usize>(sd * hp * rowFloats) << 2, <usize>(sh * rowFloats) << 2);
+            copyTapRuns(to, src, od0, oh0, ow0, run, hOut, wOut, <usize>(sd * hp * rowFloats) << 2, <usize>(sh * rowFloats) << 2);
           } else {
-            gatherTapRuns(g, row, x + ((<usize>(b * ci + c) * <usize>(d * h * w)) << 2), t, od0, oh0, ow0, count);
+            gatherTapRuns(g, to, x + ((<usize>(b * ci + c) * <usize>(d * h * w)) << 2), t, od0, oh0, ow0, run);
           }
-        }
-        for (let cb = 0; cb < coBlocks; cb++) {
-          const dy = dyq + <usize>(b * coBlocks + cb) * dyBlockBytes + (<usize>s0 << 5);
-          for (let gi = g0; gi < g1; gi++) {
-            filterTile(dy, rows + <usize>((gi - g0) * 4) * PAIR_STRIDE, count, partial + <usize>gi * 4 * partStride + (<usize>cb << 5), partStride);
-          }
+          s += run;
         }
       }
-    }
-  }
-  for (let m = begin * 4; m < min(pairs, end * 4); m++) {
-    for (let o = 0; o < co; o++) {
-      store<f32>(dw + (<usize>(o * pairs + m) << 2), load<f32>(partial + <usize>m * partStride + (<usize>o << 2)));
+      for (let cb = 0; cb < coBlocks; cb++) {
+        const dy = dyq + <usize>cb * dyBlockBytes + (<usize>s0 << 5);
+        for (let gi = g0; gi < g1; gi++) {
+          filterTile(dy, rows + <usize>((gi - g0) * 4) * PAIR_STRIDE, count, partial + <usize>gi * 4 * partStride + (<usize>cb << 5), partStride);
+        }
+      }
     }
   }
 }

@@ -10,7 +10,27 @@ import { tapCount, writePhaseRow } from './conv-pack';
 import { tileRow } from './conv-tile';
 
 export function conv3dForwardUnits(g: usize): i32 {
-  return geo(g, G_N) * blocksOf4(geo(g, G_CO)) * geo(g, G_DO) * geo(g, G_HO);
+  return geo(g, G_N) * blocksOf4(geo(g, G_CO)) * geo(g, G_DO) * geo(g, G_HO) * rowSegments(g);
+}
+
+/** Input bytes of a row segment's taps that should stay in L1 while every block of a group reads them. */
+const SEGMENT_INPUT_BYTES: i32 = 24576;
+
+/**
+ * Outputs per row segment (a multiple of 8, or the whole row): the kD kH input rows of Ci channels
+ * that a segment's tiles read fit in L1, so the blocks after the first find them there. At 16
+ * channels and rows 112 wide (the left atrium's finest level) a whole row's input is 66 KB.
+ */
+function rowSegment(g: usize): i32 {
+  const perColumn = geo(g, G_KD) * geo(g, G_KH) * geo(g, G_CI) * 4;
+  const columns = SEGMENT_INPUT_BYTES / perColumn - (geo(g, G_KW) - 1) * geo(g, G_DW);
+  const seg = max(8, (columns / geo(g, G_SW)) & ~7);
+  return min(seg, geo(g, G_WO));
+}
+
+function rowSegments(g: usize): i32 {
+  const seg = rowSegment(g);
+  return (geo(g, G_WO) + seg - 1) / seg;
 }
 
 /**
@@ -92,7 +112,8 @@ export function conv3dForwardRange(
   // (packWeightsForwardRange): the inner loop over channels reads both as contiguous streams.
   const srcStrideA = <usize>rowFloats << 2, wStrideA: usize = 16, blockBytes = <usize>(ci * taps_) << 4;
   const outStrideC = <usize>(dOut * hOut * wOut) << 2;
-  const group = forwardGroupBlocks(g), rowsAll = geo(g, G_N) * dOut * hOut, groupUnits = group * rowsAll;
+  const segment = rowSegment(g), segments = rowSegments(g);
+  const group = forwardGroupBlocks(g), rowsAll = geo(g, G_N) * dOut * hOut * segments, groupUnits = group * rowsAll;
   const fill = rowFloats != geo(g, G_W);
   // Ghost lanes of a partial tile may read the scratch's slack: never a stale NaN there.
   if (scratch != 0) memory.fill(scratch + rowPackedScratchBytes(g) - (SLACK_FLOATS << 2), 0, SLACK_FLOATS << 2);
@@ -101,7 +122,7 @@ export function conv3dForwardRange(
     // Every group but the last is full, so a partial last group still maps units one to one.
     const first = (u / groupUnits) * group, within = u % groupUnits, size = min(group, blocks - first);
     const b = first + within % size;
-    const row = within / size;
+    const rowSeg = within / size, row = rowSeg / segments, s0 = (rowSeg % segments) * segment;
     let rest = row;
     const oh = rest % hOut;
     rest /= hOut;
@@ -113,9 +134,9 @@ export function conv3dForwardRange(
       packOutputRowInput(g, input, scratch, n, od, oh, fill);
       packedRow = row;
     }
-    const out = y + ((<usize>(((n * co + b * 4) * dOut + od) * hOut + oh) * <usize>wOut) << 2);
-    tileRow(src, srcStrideA, ci, taps, taps_, wf + <usize>b * blockBytes, wStrideA, bias + (<usize>b << 4),
-      out, outStrideC, 4, wOut, min(4, co - b * 4));
+    const out = y + ((<usize>(((n * co + b * 4) * dOut + od) * hOut + oh) * <usize>wOut + <usize>s0) << 2);
+    tileRow(src + (<usize>s0 << 2), srcStrideA, ci, taps, taps_, wf + <usize>b * blockBytes, wStrideA, bias + (<usize>b << 4),
+      out, outStrideC, 4, min(segment, wOut - s0), min(4, co - b * 4));
   }
 }
 

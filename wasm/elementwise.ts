@@ -1,33 +1,54 @@
 // Elementwise and per-channel kernels. Sums and products of two float32 values are exact in
 // float64, so the float32 SIMD versions round exactly as the float64 reference does; kernels with
 // a float64 scalar (scale) compute in float64 for the same reason. The optimizer kernels are in optimizer.ts.
-/** y = a + b over `count` floats. */
-export function addF32(a: usize, b: usize, y: usize, count: i32): void {
-  const vecEnd = <usize>(count & ~3) << 2;
-  for (let i: usize = 0; i < vecEnd; i += 16) v128.store(y + i, f32x4.add(v128.load(a + i), v128.load(b + i)));
-  for (let i = count & ~3; i < count; i++) {
+// The Range kernels are passes the thread pool shares (rangeStep in src/backend/wasm/runtime.ts):
+// units are chunks of ELEMENT_CHUNK floats, or channel planes.
+import { ELEMENT_CHUNK } from './chunks';
+
+/** Units of a Range kernel over `count` floats. */
+export function elementUnits(count: i32): i32 {
+  return (count + ELEMENT_CHUNK - 1) / ELEMENT_CHUNK;
+}
+
+/** y = a + b over units [begin, end) of `count` floats. */
+export function addRange(a: usize, b: usize, y: usize, count: i32, begin: i32, end: i32): void {
+  const last = min(count, end * ELEMENT_CHUNK);
+  let i = begin * ELEMENT_CHUNK;
+  for (; i + 4 <= last; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < last; i++) {
     const o = <usize>i << 2;
     store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
   }
 }
 
-/** y = max(x, 0); NaN stays NaN like Math.max. */
-export function reluF32(x: usize, y: usize, count: i32): void {
-  for (let i = 0; i < count; i++) {
+/** y = max(x, 0) over units [begin, end); NaN stays NaN like Math.max (f32x4.max propagates it), -0 gives +0. */
+export function reluRange(x: usize, y: usize, count: i32, begin: i32, end: i32): void {
+  const zero = f32x4.splat(0);
+  const last = min(count, end * ELEMENT_CHUNK);
+  let i = begin * ELEMENT_CHUNK;
+  for (; i + 4 <= last; i += 4) {
     const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v : v != v ? v : 0);
+    v128.store(y + o, f32x4.max(v128.load(x + o), zero));
+  }
+  for (; i < last; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, max(load<f32>(x + o), 0));
   }
 }
 
-/** dx = y > 0 ? dy : 0. */
-export function reluBackwardF32(dy: usize, y: usize, dx: usize, count: i32): void {
+/** dx = y > 0 ? dy : 0 over units [begin, end). */
+export function reluBackwardRange(dy: usize, y: usize, dx: usize, count: i32, begin: i32, end: i32): void {
   const zero = f32x4.splat(0);
-  const vecEnd = <usize>(count & ~3) << 2;
-  for (let i: usize = 0; i < vecEnd; i += 16) {
-    v128.store(dx + i, v128.and(v128.load(dy + i), f32x4.gt(v128.load(y + i), zero)));
+  const last = min(count, end * ELEMENT_CHUNK);
+  let i = begin * ELEMENT_CHUNK;
+  for (; i + 4 <= last; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(y + o), zero)));
   }
-  for (let i = count & ~3; i < count; i++) {
+  for (; i < last; i++) {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(y + o) > 0 ? load<f32>(dy + o) : 0);
   }
@@ -41,22 +62,23 @@ export function scaleF32(x: usize, y: usize, count: i32, a: f64): void {
   }
 }
 
-/** Per (n, c) plane of `inner` floats: y = x + b[c] (perSample 0) or y = x * s[n * C + c] (perSample 1). */
-export function channelAffineF32(x: usize, v: usize, y: usize, n: i32, c: i32, inner: i32, multiply: i32): void {
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const plane = <usize>(b * c + ch) * <usize>inner << 2;
-      const k = multiply ? load<f32>(v + (<usize>(b * c + ch) << 2)) : load<f32>(v + (<usize>ch << 2));
-      const kv = f32x4.splat(k);
-      const vecEnd = <usize>(inner & ~3) << 2;
-      for (let i: usize = 0; i < vecEnd; i += 16) {
-        const xv = v128.load(x + plane + i);
-        v128.store(y + plane + i, multiply ? f32x4.mul(xv, kv) : f32x4.add(xv, kv));
-      }
-      for (let i = inner & ~3; i < inner; i++) {
-        const o = plane + (<usize>i << 2);
-        store<f32>(y + o, multiply ? load<f32>(x + o) * k : load<f32>(x + o) + k);
-      }
+/**
+ * Per (n, c) plane of `inner` floats, planes [begin, end) of N C: y = x + b[c] (multiply 0) or
+ * y = x * s[n * C + c] (multiply 1).
+ */
+export function channelAffineRange(x: usize, v: usize, y: usize, c: i32, inner: i32, multiply: i32, begin: i32, end: i32): void {
+  for (let p = begin; p < end; p++) {
+    const plane = <usize>p * <usize>inner << 2;
+    const k = multiply ? load<f32>(v + (<usize>p << 2)) : load<f32>(v + (<usize>(p % c) << 2));
+    const kv = f32x4.splat(k);
+    const vecEnd = <usize>(inner & ~3) << 2;
+    for (let i: usize = 0; i < vecEnd; i += 16) {
+      const xv = v128.load(x + plane + i);
+      v128.store(y + plane + i, multiply ? f32x4.mul(xv, kv) : f32x4.add(xv, kv));
+    }
+    for (let i = inner & ~3; i < inner; i++) {
+      const o = plane + (<usize>i << 2);
+      store<f32>(y + o, multiply ? load<f32>(x + o) * k : load<f32>(x + o) + k);
     }
   }
 }
@@ -68,11 +90,29 @@ export function sumF64(x: usize, count: i32): f64 {
   return acc;
 }
 
-/** out[c] = sum over n and the plane of x[n][c]. */
-export function channelSumF32(x: usize, out: usize, n: i32, c: i32, inner: i32): void {
+/** partial[p] = the float64 sum of plane p (of `inner` floats), planes [begin, end). */
+export function planeSumsRange(x: usize, partial: usize, inner: i32, begin: i32, end: i32): void {
+  for (let p = begin; p < end; p++) {
+    const from = x + (<usize>p * <usize>inner << 2);
+    let a0 = f64x2.splat(0), a1 = a0;
+    let i = 0;
+    for (; i + 4 <= inner; i += 4) {
+      const v = v128.load(from + (<usize>i << 2));
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3)));
+    }
+    const s = f64x2.add(a0, a1);
+    let acc = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    for (; i < inner; i++) acc += <f64>load<f32>(from + (<usize>i << 2));
+    store<f64>(partial + (<usize>p << 3), acc);
+  }
+}
+
+/** out[c] = sum over n of planeSumsRange's partial[n C + c], in order of n. */
+export function channelSumFinalize(partial: usize, out: usize, n: i32, c: i32): void {
   for (let ch = 0; ch < c; ch++) {
     let acc: f64 = 0;
-    for (let b = 0; b < n; b++) acc += sumF64(x + (<usize>(b * c + ch) * <usize>inner << 2), inner);
+    for (let b = 0; b < n; b++) acc += load<f64>(partial + (<usize>(b * c + ch) << 3));
     store<f32>(out + (<usize>ch << 2), <f32>acc);
   }
 }

@@ -4,6 +4,7 @@
 export * from './conv-pack';
 export * from './conv';
 export * from './conv-filter';
+export * from './conv-narrow';
 
 /** First byte the JavaScript allocator may hand out: everything below is this module's static data. */
 export function heapBase(): usize {

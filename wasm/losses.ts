@@ -59,44 +59,115 @@ export function argmaxU8(z: usize, y: usize, n: i32, c: i32, s: i32): void {
   for (let b = 0; b < n; b++) for (let v = 0; v < s; v++) store<u8>(y + <usize>(b * s + v), <u8>argmaxVoxel(z, b, c, s, v));
 }
 
+// The Dice + CE loss runs as two passes the thread pool shares (src/backend/wasm/kernels.ts): units
+// are (sample, chunk of LOSS_CHUNK voxels); the first writes each unit's sums to its own slots, a
+// finalize adds them in unit order (so the result does not depend on the split), and the second
+// writes the gradient. On one thread the loss cost 1% of a V-Net step at hippocampus scale, with
+// four exponentials and a logarithm per voxel.
+const LOSS_CHUNK: i32 = 4096;
+
+// @ts-ignore: decorator
+@inline
+function lossChunks(s: i32): i32 {
+  return (s + LOSS_CHUNK - 1) / LOSS_CHUNK;
+}
+
+/** Units of diceCePartialsRange and diceCeGradRange. */
+export function diceCeUnits(n: i32, s: i32): i32 {
+  return n * lossChunks(s);
+}
+
+/** f64 slots per unit of diceCePartialsRange: intersection and denominator per channel, CE, region size. */
+// @ts-ignore: decorator
+@inline
+function slotsPerUnit(c: i32): i32 {
+  return 2 * c + 2;
+}
+
+export function diceCePartialBytes(n: i32, c: i32, s: i32): i32 {
+  return (diceCeUnits(n, s) * slotsPerUnit(c)) << 3;
+}
+
 /**
- * weight * (Dice_R + CE_R) / 2 and its logit gradient; region R = voxels whose mask equals
- * `regionBit` (mask 0 = every voxel). stats: 2 N C float64 of scratch (intersection, denominator).
+ * Per unit: sum of p_y (intersection) and of p + onehot (denominator) per channel, CE = sum of
+ * lse - z_y, and the number of voxels in region R (voxels whose mask equals `regionBit`; mask 0 =
+ * every voxel). `probs`: C float64 of this thread's scratch.
  */
-export function diceCeLossF32(
-  z: usize, labels: usize, labelBytes: i32, mask: usize, regionBit: i32, loss: usize, grad: usize,
-  n: i32, c: i32, s: i32, weight: f64, probs: usize, stats: usize,
+export function diceCePartialsRange(
+  z: usize, labels: usize, labelBytes: i32, mask: usize, regionBit: i32, partial: usize, c: i32, s: i32, probs: usize,
+  begin: i32, end: i32,
 ): void {
-  const pairs = n * c;
-  const inter = stats, denom = stats + (<usize>pairs << 3);
-  for (let i = 0; i < pairs; i++) {
-    store<f64>(inter + (<usize>i << 3), 0);
-    store<f64>(denom + (<usize>i << 3), DICE_SMOOTH);
-  }
-  let crossEntropy: f64 = 0, regionSize: f64 = 0;
-  for (let b = 0; b < n; b++) {
-    for (let v = 0; v < s; v++) {
+  const cps = lossChunks(s), slots = slotsPerUnit(c);
+  for (let u = begin; u < end; u++) {
+    const b = u / cps, v0 = (u % cps) * LOSS_CHUNK, v1 = min(s, v0 + LOSS_CHUNK);
+    const out = partial + (<usize>(u * slots) << 3);
+    memory.fill(out, 0, <usize>slots << 3);
+    let crossEntropy: f64 = 0, regionSize: f64 = 0;
+    for (let v = v0; v < v1; v++) {
       if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) continue;
       const lse = softmaxVoxel(z, b, c, s, v, probs);
       const y = labelAt(labels, labelBytes, b * s + v);
       for (let ch = 0; ch < c; ch++) {
-        const k = <usize>(b * c + ch) << 3;
         const p = load<f64>(probs + (<usize>ch << 3));
-        store<f64>(denom + k, load<f64>(denom + k) + p + (ch == y ? 1 : 0));
-        if (ch == y) store<f64>(inter + k, load<f64>(inter + k) + p);
+        const d = out + (<usize>(c + ch) << 3);
+        store<f64>(d, load<f64>(d) + p + (ch == y ? 1 : 0));
+        if (ch == y) store<f64>(out + (<usize>ch << 3), load<f64>(out + (<usize>ch << 3)) + p);
       }
       crossEntropy += lse - logitAt(z, b, y, c, s, v);
       regionSize += 1;
+    }
+    store<f64>(out + (<usize>(2 * c) << 3), crossEntropy);
+    store<f64>(out + (<usize>(2 * c + 1) << 3), regionSize);
+  }
+}
+
+/**
+ * weight * (Dice_R + CE_R) / 2 into `loss`, from the partials added in unit order; stats (2 N C + 1
+ * float64) receives the intersection and denominator per (n, c) and the CE normaliser for the gradient.
+ */
+export function diceCeFinalize(partial: usize, stats: usize, loss: usize, n: i32, c: i32, s: i32, weight: f64): void {
+  const pairs = n * c, cps = lossChunks(s), slots = slotsPerUnit(c);
+  const inter = stats, denom = stats + (<usize>pairs << 3);
+  let crossEntropy: f64 = 0, regionSize: f64 = 0;
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      let i: f64 = 0, d: f64 = DICE_SMOOTH;
+      for (let k = 0; k < cps; k++) {
+        const at = partial + (<usize>((b * cps + k) * slots) << 3);
+        i += load<f64>(at + (<usize>ch << 3));
+        d += load<f64>(at + (<usize>(c + ch) << 3));
+      }
+      store<f64>(inter + (<usize>(b * c + ch) << 3), i);
+      store<f64>(denom + (<usize>(b * c + ch) << 3), d);
+    }
+    for (let k = 0; k < cps; k++) {
+      const at = partial + (<usize>((b * cps + k) * slots) << 3);
+      crossEntropy += load<f64>(at + (<usize>(2 * c) << 3));
+      regionSize += load<f64>(at + (<usize>(2 * c + 1) << 3));
     }
   }
   let ratioSum: f64 = 0;
   for (let i = 0; i < pairs; i++) ratioSum += (2 * load<f64>(inter + (<usize>i << 3)) + DICE_SMOOTH) / load<f64>(denom + (<usize>i << 3));
   const ceNorm = regionSize + REGION_EPS;
+  store<f64>(stats + (<usize>(2 * pairs) << 3), ceNorm);
   store<f32>(loss, <f32>((weight * (1 - ratioSum / <f64>pairs + crossEntropy / ceNorm)) / 2));
-  memory.fill(grad, 0, <usize>(pairs * s) << 2);
-  for (let b = 0; b < n; b++) {
-    for (let v = 0; v < s; v++) {
-      if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) continue;
+}
+
+/** The logit gradient of units [begin, end), 0 outside region R. `probs`: 2 C float64 of this thread's scratch. */
+export function diceCeGradRange(
+  z: usize, labels: usize, labelBytes: i32, mask: usize, regionBit: i32, grad: usize, stats: usize, n: i32, c: i32, s: i32,
+  weight: f64, probs: usize, begin: i32, end: i32,
+): void {
+  const pairs = n * c, cps = lossChunks(s);
+  const inter = stats, denom = stats + (<usize>pairs << 3), ceNorm = load<f64>(stats + (<usize>(2 * pairs) << 3));
+  const dLdpAt = probs + (<usize>c << 3);
+  for (let u = begin; u < end; u++) {
+    const b = u / cps, v0 = (u % cps) * LOSS_CHUNK, v1 = min(s, v0 + LOSS_CHUNK);
+    for (let v = v0; v < v1; v++) {
+      if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) {
+        for (let ch = 0; ch < c; ch++) store<f32>(grad + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), 0);
+        continue;
+      }
       softmaxVoxel(z, b, c, s, v, probs);
       const y = labelAt(labels, labelBytes, b * s + v);
       // d Dice / d p_c = -(2 y_c S - (2 I + smooth)) / (S^2 N C); then the softmax Jacobian.
@@ -105,12 +176,12 @@ export function diceCeLossF32(
         const k = <usize>(b * c + ch) << 3;
         const sd = load<f64>(denom + k);
         const dLdp = -(2 * (ch == y ? 1 : 0) * sd - (2 * load<f64>(inter + k) + DICE_SMOOTH)) / (sd * sd * <f64>pairs);
-        store<f64>(stats + (<usize>(2 * pairs + ch) << 3), dLdp);
+        store<f64>(dLdpAt + (<usize>ch << 3), dLdp);
         weighted += load<f64>(probs + (<usize>ch << 3)) * dLdp;
       }
       for (let ch = 0; ch < c; ch++) {
         const pc = load<f64>(probs + (<usize>ch << 3));
-        const dLdp = load<f64>(stats + (<usize>(2 * pairs + ch) << 3));
+        const dLdp = load<f64>(dLdpAt + (<usize>ch << 3));
         const dz = pc * (dLdp - weighted) + (pc - (ch == y ? 1 : 0)) / ceNorm;
         store<f32>(grad + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), <f32>((weight * dz) / 2));
       }

@@ -3,13 +3,14 @@
  * vnet-step.ts run layer by layer with `backend.sync()` after each call, so lazy backends (threaded
  * wasm, WebGPU) do each layer's work inside its own timing. The walk calls the network's own leaf
  * layers in the order VNet.forward / VNet.backward (src/nn/vnet.ts) do, skip additions and dropout
- * included; it keeps every intermediate until the end (VNet frees some earlier), which changes memory,
- * not work. The per-call syncs add a little overhead that the whole-step figure does not have.
+ * included, and fuses batch norm -> ReLU pairs where Sequential does (timed as 'BatchNorm3d+ReLU');
+ * it keeps every intermediate until the end (VNet frees some earlier), which changes memory, not work. The per-call syncs add a little overhead that the whole-step figure does not have.
  */
 import type { Backend } from '../../src/backend/backend.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import type { Layer } from '../../src/nn/layer.js';
 import { Conv3d } from '../../src/nn/layers/conv3d.js';
+import { fusedNormReluAt } from '../../src/nn/layers/sequential.js';
 import { supervisedLoss } from '../../src/nn/loss.js';
 import { type BlockSpec, vnetBlocks } from '../../src/nn/vnet-config.js';
 import { add } from '../../src/ops/index.js';
@@ -46,14 +47,22 @@ export async function profileStep(backend: Backend, trainer: BenchTrainer): Prom
     return result;
   };
   const kept: Tensor[] = [];
+  /** Per block, the indices of the batch norms its forward fused with the next ReLU. */
+  const fusedAt = new Map([...net.blocks.keys()].map((name) => [name, new Set<number>()]));
   const keep = (t: Tensor): Tensor => (kept.push(t), t);
   const levelOf = (name: string): string => `L${specs.get(name)!.level}`;
 
   const block = async (name: string, x: Tensor): Promise<Tensor> => {
     let current = x;
-    for (const layer of net.blocks.get(name)!.layers) {
+    const layers = net.blocks.get(name)!.layers;
+    for (let i = 0; i < layers.length; i++) {
       const input = current;
-      current = keep(await timed(`${layerKind(layer, specs.get(name)!)} ${levelOf(name)}`, 'forward', () => layer.forward(input)));
+      const norm = fusedNormReluAt(layers, i);
+      const what = norm !== null ? 'BatchNorm3d+ReLU' : layerKind(layers[i], specs.get(name)!);
+      current = keep(
+        await timed(`${what} ${levelOf(name)}`, 'forward', () => (norm !== null ? norm.forwardRelu(input) : layers[i].forward(input))),
+      );
+      if (norm !== null) fusedAt.get(name)!.add(i++);
     }
     return current;
   };
@@ -90,7 +99,11 @@ export async function profileStep(backend: Backend, trainer: BenchTrainer): Prom
     const layers = net.blocks.get(name)!.layers;
     for (let i = layers.length - 1; i >= 0 && g !== null; i--) {
       const input: Tensor = g;
-      g = await timed(`${layerKind(layers[i], specs.get(name)!)} ${levelOf(name)}`, 'backward', () => layers[i].backward(input));
+      const fused = fusedAt.get(name)!.has(i - 1);
+      if (fused) i--;
+      const what = fused ? 'BatchNorm3d+ReLU' : layerKind(layers[i], specs.get(name)!);
+      const layer = layers[i];
+      g = await timed(`${what} ${levelOf(name)}`, 'backward', () => layer.backward(input));
       if (input !== dy || disposeDy) backend.dispose(input);
     }
     return g;

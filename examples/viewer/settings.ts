@@ -3,7 +3,7 @@
  *   ?tiny               a fresh V-Net with 2 filters, 1 stage-1 + 2 self-training iterations (seconds, for tests
  *                       and a quick look; the segmentation is not useful)
  *   ?backend=wasm       'auto' (default), 'webgpu', 'wasm' or 'reference'
- *   ?threads=2          wasm worker threads (default: what the page allows, at most 4)
+ *   ?threads=2          wasm worker threads (default: navigator.hardwareConcurrency, at most 8)
  *   ?filters=4          nFilters of a fresh network (implies no pretrained model)
  *   ?iterations=3       self-training iterations (default: the SDK's adaptation recipe on the pretrained
  *                       model, 100 for a fresh one);  ?stage1=1  stage-1 iterations

@@ -5,7 +5,7 @@ import type { Backend } from '../backend/backend.js';
 export interface CreateBackendOptions {
   /** WebGPU: use this device instead of requesting one. */
   readonly device?: GPUDevice;
-  /** wasm: worker threads (default: hardware concurrency where SharedArrayBuffer exists, else 1). */
+  /** wasm: threads (default: the machine's core count, at most 8, where SharedArrayBuffer exists; else 1). */
   readonly threads?: number;
 }
 

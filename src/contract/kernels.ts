@@ -61,6 +61,23 @@ export interface KernelSignatures {
   ): BatchNormTrainResult;
   batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormEvalParams): Tensor;
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): BatchNormGrads;
+  /**
+   * relu(batchNormTrain(...).y), running statistics updated the same way: the V-Net's norm -> ReLU
+   * stage in one kernel, so the normalised values are never stored and re-read on their own.
+   */
+  batchNormReluTrain(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runningMean: Tensor,
+    runningVar: Tensor,
+    p: BatchNormTrainParams,
+  ): BatchNormTrainResult;
+  /**
+   * Gradients of y = relu(batchNormTrain(x)) from dy = d loss / d y and the saved output y:
+   * batchNormBackward(reluBackward(dy, y), x, gamma, mean, invStd) in one kernel.
+   */
+  batchNormReluBackward(dy: Tensor, x: Tensor, y: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): BatchNormGrads;
   relu(x: Tensor): Tensor;
   /** dx = dy where y > 0, else 0. */
   reluBackward(dy: Tensor, y: Tensor): Tensor;

@@ -4,6 +4,7 @@ import { expectShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { channelLayout } from './channel.js';
 import { type Dense, type FloatArray, at, put, zerosLike } from './dense.js';
+import { reluBackwardReference, reluReference } from './relu.js';
 import type { BatchNormGrads, BatchNormTrainResult } from '../contract/kernels.js';
 import type { BatchNormEvalParams, BatchNormTrainParams } from '../contract/params.js';
 import { expectChannelVector, expectImage, expectInRange, expectTensorsOn } from './validate.js';
@@ -20,6 +21,17 @@ function expectAffine(op: string, x: Tensor, vectors: Record<string, Tensor>): v
   for (const [name, v] of Object.entries(vectors)) expectChannelVector(`${op}: ${name}`, v, x.shape[1]);
 }
 
+function expectTrainArguments(backend: Backend, op: string, x: Tensor, vectors: Record<string, Tensor>, p: BatchNormTrainParams): void {
+  expectTensorsOn(backend, op, { x, ...vectors });
+  expectAffine(op, x, vectors);
+  expectInRange(`${op}: momentum`, p.momentum, 0, 1);
+  expectEps(op, p.eps);
+  // The unbiased variance divides by count - 1; PyTorch refuses a single value per channel too.
+  if (x.size / x.shape[1] < 2) {
+    throw new SdsError('E_SHAPE_MISMATCH', `${op}: expected more than 1 value per channel, found x of shape [${x.shape.join(', ')}]`);
+  }
+}
+
 /** Normalises with batch statistics (biased variance) and updates the running ones in place (unbiased variance). */
 export function batchNormTrain(
   backend: Backend,
@@ -30,18 +42,22 @@ export function batchNormTrain(
   runningVar: Tensor,
   p: BatchNormTrainParams,
 ): BatchNormTrainResult {
-  expectTensorsOn(backend, 'batchNormTrain', { x, gamma, beta, runningMean, runningVar });
-  expectAffine('batchNormTrain', x, { gamma, beta, runningMean, runningVar });
-  expectInRange('batchNormTrain: momentum', p.momentum, 0, 1);
-  expectEps('batchNormTrain', p.eps);
-  // The unbiased variance divides by count - 1; PyTorch refuses a single value per channel too.
-  if (x.size / x.shape[1] < 2) {
-    throw new SdsError(
-      'E_SHAPE_MISMATCH',
-      `batchNormTrain: expected more than 1 value per channel, found x of shape [${x.shape.join(', ')}]`,
-    );
-  }
+  expectTrainArguments(backend, 'batchNormTrain', x, { gamma, beta, runningMean, runningVar }, p);
   return backend.kernels.batchNormTrain(x, gamma, beta, runningMean, runningVar, p);
+}
+
+/** relu(batchNormTrain(...).y) in one kernel, with the same statistics and running-statistics update. */
+export function batchNormReluTrain(
+  backend: Backend,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  p: BatchNormTrainParams,
+): BatchNormTrainResult {
+  expectTrainArguments(backend, 'batchNormReluTrain', x, { gamma, beta, runningMean, runningVar }, p);
+  return backend.kernels.batchNormReluTrain(x, gamma, beta, runningMean, runningVar, p);
 }
 
 export function batchNormEval(
@@ -66,6 +82,25 @@ export function batchNormBackward(backend: Backend, dy: Tensor, x: Tensor, gamma
   expectImage('batchNormBackward: dy', dy);
   expectShape('batchNormBackward: dy', dy.shape, x.shape);
   return backend.kernels.batchNormBackward(dy, x, gamma, mean, invStd);
+}
+
+/** Gradients of y = batchNormReluTrain(x).y from dy = d loss / d y and y itself (the ReLU mask is y > 0). */
+export function batchNormReluBackward(
+  backend: Backend,
+  dy: Tensor,
+  x: Tensor,
+  y: Tensor,
+  gamma: Tensor,
+  mean: Tensor,
+  invStd: Tensor,
+): BatchNormGrads {
+  expectTensorsOn(backend, 'batchNormReluBackward', { dy, x, y, gamma, mean, invStd });
+  expectAffine('batchNormReluBackward', x, { gamma, mean, invStd });
+  for (const [name, t] of Object.entries({ dy, y })) {
+    expectImage(`batchNormReluBackward: ${name}`, t);
+    expectShape(`batchNormReluBackward: ${name}`, t.shape, x.shape);
+  }
+  return backend.kernels.batchNormReluBackward(dy, x, y, gamma, mean, invStd);
 }
 
 export interface BatchNormTrainReferenceResult<F extends FloatArray> {
@@ -180,4 +215,29 @@ export function batchNormBackwardReference<F extends FloatArray>(
     put(dbeta.data, c, sumDy);
   }
   return { dx, dgamma, dbeta };
+}
+
+/** The specification of batchNormReluTrain: the two references composed. */
+export function batchNormReluTrainReference<F extends FloatArray>(
+  x: Dense<F>,
+  gamma: Dense<F>,
+  beta: Dense<F>,
+  runningMean: Dense<F>,
+  runningVar: Dense<F>,
+  p: BatchNormTrainParams,
+): BatchNormTrainReferenceResult<F> {
+  const r = batchNormTrainReference(x, gamma, beta, runningMean, runningVar, p);
+  return { ...r, y: reluReference(r.y) };
+}
+
+/** The specification of batchNormReluBackward: the two references composed. */
+export function batchNormReluBackwardReference<F extends FloatArray>(
+  dy: Dense<F>,
+  x: Dense<F>,
+  y: Dense<F>,
+  gamma: Dense<F>,
+  mean: Dense<F>,
+  invStd: Dense<F>,
+): BatchNormReferenceGrads<F> {
+  return batchNormBackwardReference(reluBackwardReference(dy, y), x, gamma, mean, invStd);
 }

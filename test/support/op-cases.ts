@@ -100,7 +100,9 @@ function floatCase(
   };
 }
 
-function batchNormCase(kernel: 'batchNormTrain' | 'batchNormEval' | 'batchNormBackward', x: readonly number[], momentum = 0.1): OpCase {
+type BatchNormKernel = 'batchNormTrain' | 'batchNormEval' | 'batchNormBackward' | 'batchNormReluTrain' | 'batchNormReluBackward';
+
+function batchNormCase(kernel: BatchNormKernel, x: readonly number[], momentum = 0.1): OpCase {
   const c = x[1];
   const eps = 1e-5;
   return {
@@ -117,9 +119,16 @@ function batchNormCase(kernel: 'batchNormTrain' | 'batchNormEval' | 'batchNormBa
     }),
     run: (b, t): Record<string, Tensor> => {
       if (kernel === 'batchNormEval') return { y: ops.batchNormEval(b, t.x, t.gamma, t.beta, t.runningMean, t.runningVar, { eps }) };
-      const r = ops.batchNormTrain(b, t.x, t.gamma, t.beta, t.runningMean, t.runningVar, { momentum, eps });
-      if (kernel === 'batchNormTrain') return { ...r, runningMean: t.runningMean, runningVar: t.runningVar };
-      const g = ops.batchNormBackward(b, t.dy, t.x, t.gamma, r.mean, r.invStd);
+      const fused = kernel === 'batchNormReluTrain' || kernel === 'batchNormReluBackward';
+      const r = (fused ? ops.batchNormReluTrain : ops.batchNormTrain)(b, t.x, t.gamma, t.beta, t.runningMean, t.runningVar, {
+        momentum,
+        eps,
+      });
+      if (kernel === 'batchNormTrain' || kernel === 'batchNormReluTrain')
+        return { ...r, runningMean: t.runningMean, runningVar: t.runningVar };
+      const g = fused
+        ? ops.batchNormReluBackward(b, t.dy, t.x, r.y, t.gamma, r.mean, r.invStd)
+        : ops.batchNormBackward(b, t.dy, t.x, t.gamma, r.mean, r.invStd);
       return { dx: g.dx, dgamma: g.dgamma, dbeta: g.dbeta };
     },
   };
@@ -181,6 +190,10 @@ const pair = (s: readonly number[], dtype?: 'uint8' | 'int32') => () => {
   return { a: make(), b: make(), mask: hostCubeMask(spatial, [1, 0, 2], [2, 3, 3]) };
 };
 
+/** 109620 values: several wasm pass units of 16 K floats with an odd tail, enough to be split across threads. */
+const BIG = [2, 3, 21, 30, 29] as const;
+const BIG_NAME = shape(BIG);
+
 const convGeometries: ConvGeometry[] = [
   { x: [1, 3, 5, 7, 6], co: 5, k: 3, p: 1, bias: true },
   { x: [3, 1, 9, 4, 11], co: 3, k: 2, s: 2 },
@@ -190,6 +203,17 @@ const convGeometries: ConvGeometry[] = [
   { x: [3, 2, 5, 7, 6], co: 4, k: [3, 2, 1], s: [1, 2, 1], p: [1, 0, 1], d: [2, 1, 1] },
   // ConvTranspose3d k2 s2 as in V-Net's up-sampling: backward-data of a stride-2 conv.
   { x: [1, 8, 6, 8, 10], co: 16, k: 2, s: 2 },
+  // The V-Net's coarse levels, rows 4 and 2 wide (wasm tiles whole planes there), Co not a multiple of 4.
+  { x: [2, 8, 4, 6, 4], co: 8, k: 3, p: 1 },
+  { x: [2, 12, 2, 3, 2], co: 6, k: 3, p: 1, bias: true },
+  // Rows a multiple of the tile (wasm: row tiles on the interleaved input), also with dilation along D.
+  { x: [1, 5, 4, 3, 16], co: 6, k: 3, p: 1, bias: true },
+  { x: [1, 4, 7, 4, 8], co: 5, k: 3, p: [2, 1, 1], d: [2, 1, 1] },
+  // Rows longer than the wasm forward's L1 segment (40 outputs at 16 channels): two segments per row.
+  { x: [1, 16, 3, 12, 50], co: 4, k: 3, p: 1 },
+  // One input channel, as the V-Net's first convolution: 7 pair groups, so the wasm backward-filter
+  // also splits the 2640 positions into slabs.
+  { x: [2, 1, 12, 10, 11], co: 4, k: 3, p: 1, bias: true },
 ];
 
 export const OP_CASES: readonly OpCase[] = [
@@ -198,13 +222,24 @@ export const OP_CASES: readonly OpCase[] = [
   ...convGeometries.map(conv3dBackwardFilterCase),
   floatCase('channelSum', '3x33x5x4x3', { x: [3, 33, 5, 4, 3] }, (b, t) => ({ y: ops.channelSum(b, t.x) })),
   floatCase('channelSum', '1x1x5x7x6', { x: [1, 1, 5, 7, 6] }, (b, t) => ({ y: ops.channelSum(b, t.x) })),
+  floatCase('channelSum', BIG_NAME, { x: BIG }, (b, t) => ({ y: ops.channelSum(b, t.x) })),
   floatCase('addChannelBias', '3x16x5x7x6', { x: [3, 16, 5, 7, 6], b: [16] }, (b, t) => ({ y: ops.addChannelBias(b, t.x, t.b) })),
   batchNormCase('batchNormTrain', [3, 3, 5, 7, 6]),
   batchNormCase('batchNormTrain', [1, 33, 3, 4, 5], 0.3),
   batchNormCase('batchNormEval', [3, 16, 5, 4, 3]),
   batchNormCase('batchNormBackward', [3, 3, 5, 7, 6]),
   batchNormCase('batchNormBackward', [1, 33, 3, 4, 5]),
+  // Planes longer than one wasm pass unit.
+  batchNormCase('batchNormTrain', BIG),
+  batchNormCase('batchNormEval', BIG),
+  batchNormCase('batchNormBackward', BIG),
+  batchNormCase('batchNormReluTrain', [3, 3, 5, 7, 6]),
+  batchNormCase('batchNormReluTrain', BIG, 0.3),
+  batchNormCase('batchNormReluBackward', [1, 33, 3, 4, 5]),
+  batchNormCase('batchNormReluBackward', BIG),
   floatCase('relu', '3x3x5x7x6', { x: [3, 3, 5, 7, 6] }, (b, t) => ({ y: ops.relu(b, t.x) })),
+  floatCase('relu', BIG_NAME, { x: BIG }, (b, t) => ({ y: ops.relu(b, t.x) })),
+  floatCase('reluBackward', BIG_NAME, { dy: BIG, y: BIG }, (b, t) => ({ dx: ops.reluBackward(b, t.dy, ops.relu(b, t.y)) })),
   floatCase('reluBackward', '3x3x9x4x11', { dy: [3, 3, 9, 4, 11], y: [3, 3, 9, 4, 11] }, (b, t) => ({
     dx: ops.reluBackward(b, t.dy, ops.relu(b, t.y)),
   })),
@@ -228,6 +263,8 @@ export const OP_CASES: readonly OpCase[] = [
   ),
   floatCase('channelScale', '3x16x5x4x3', { x: [3, 16, 5, 4, 3], s: [3, 16] }, (b, t) => ({ y: ops.channelScale(b, t.x, t.s) })),
   floatCase('add', '3x3x9x4x11', { a: [3, 3, 9, 4, 11], b: [3, 3, 9, 4, 11] }, (b, t) => ({ y: ops.add(b, t.a, t.b) })),
+  floatCase('add', BIG_NAME, { a: BIG, b: BIG }, (b, t) => ({ y: ops.add(b, t.a, t.b) })),
+  floatCase('channelScale', BIG_NAME, { x: BIG, s: [2, 3] }, (b, t) => ({ y: ops.channelScale(b, t.x, t.s) })),
   floatCase('scale', '3x3x9x4x11 by -0.37', { x: [3, 3, 9, 4, 11] }, (b, t) => ({ y: ops.scale(b, t.x, -0.37) })),
   floatCase('softmax', '3x3x5x7x6', { x: [3, 3, 5, 7, 6] }, (b, t) => ({ y: ops.softmax(b, t.x) }), -5, 5),
   floatCase('softmax', '1x33x3x4x5', { x: [1, 33, 3, 4, 5] }, (b, t) => ({ y: ops.softmax(b, t.x) }), -5, 5),
@@ -244,6 +281,9 @@ export const OP_CASES: readonly OpCase[] = [
   diceCeCase([2, 3, 5, 7, 6], 'inside', 0.5, 'int32'),
   diceCeCase([3, 2, 4, 3, 5], null, 1),
   diceCeCase([1, 16, 3, 4, 5], 'inside', 1),
+  // More voxels than one wasm pass unit (4096), with and without a cube mask.
+  diceCeCase([2, 2, 17, 20, 25], 'inside', 0.5),
+  diceCeCase([2, 2, 17, 20, 25], null, 1),
   disagreementCase([2, 3, 5, 7, 6], 1, 0.5),
   disagreementCase([1, 2, 9, 4, 11], 0.5, 1, 'int32'),
   floatCase(
@@ -255,6 +295,10 @@ export const OP_CASES: readonly OpCase[] = [
       return { param: t.param, buf: t.buf };
     },
   ),
+  floatCase('sgdStep', `${BIG_NAME} momentum 0.9 decay 1e-4`, { param: BIG, grad: BIG, buf: BIG }, (b, t) => {
+    ops.sgdStep(b, t.param, t.grad, t.buf, { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+    return { param: t.param, buf: t.buf };
+  }),
   floatCase('sgdStep', '33 momentum 0 decay 0', { param: [33], grad: [33], buf: [33] }, (b, t) => {
     ops.sgdStep(b, t.param, t.grad, t.buf, { lr: 0.1, momentum: 0, weightDecay: 0 });
     return { param: t.param, buf: t.buf };
@@ -273,6 +317,15 @@ export const OP_CASES: readonly OpCase[] = [
     'emaUpdate',
     '16x3x3x3x3 alpha 0.93',
     () => ({ ...img([16, 3, 3, 3, 3])(), s: randomFloat32(seed(), [16, 3, 3, 3, 3]), alpha: scalarHost(0.93) }),
+    (b, t) => {
+      ops.emaUpdate(b, t.x, t.s, t.alpha);
+      return { target: t.x };
+    },
+  ),
+  hostCase(
+    'emaUpdate',
+    `${BIG_NAME} alpha 0.93`,
+    () => ({ ...img(BIG)(), s: randomFloat32(seed(), BIG), alpha: scalarHost(0.93) }),
     (b, t) => {
       ops.emaUpdate(b, t.x, t.s, t.alpha);
       return { target: t.x };

@@ -31,6 +31,8 @@ export const DEFAULT_OP_TOLERANCES: Readonly<Record<KernelName, number>> = {
   batchNormTrain: CONV,
   batchNormEval: ELEMENTWISE * 4,
   batchNormBackward: CONV,
+  batchNormReluTrain: CONV,
+  batchNormReluBackward: CONV,
   channelSum: REDUCTION,
   sum: REDUCTION,
   mean: REDUCTION,

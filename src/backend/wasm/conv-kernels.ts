@@ -46,9 +46,13 @@ const packRows = (g: number, dy: Tensor, dst: number, channels: number, left: nu
   split: { fn: 'packOutputRowsRange', units: dy.shape[0] * channels, args: () => [g, ptr(dy), dst, channels, left, rowFloats] },
 });
 
-export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor | null, p: Conv3dParams): Tensor {
+/**
+ * The forward convolution. `flipped`: w is [Ci, Co, k...] and the convolution uses it transposed with
+ * every kernel axis reversed (backwardDataAsForward), packed that way in one pass.
+ */
+export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor | null, p: Conv3dParams, flipped = false): Tensor {
   const [n, ci] = x.shape;
-  const co = w.shape[0];
+  const co = w.shape[flipped ? 1 : 0];
   const kernel = spatialOf(w.shape);
   const out = outputSpatial(spatialOf(x.shape), kernel, p);
   const y = newTensor(rt, [n, co, ...out]);
@@ -59,6 +63,29 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const wf = heap.alloc(blocksOf4(co) * ci * taps * 16);
   const packedBias = heap.alloc(blocksOf4(co) * 16);
   const tapList = heap.alloc(taps * 8);
+  const weightSteps: Step[] = [
+    { split: { fn: flipped ? 'packWeightsFlippedForwardRange' : 'packWeightsForwardRange', units: blocksOf4(co), args: () => [g, ptr(w), wf] } },
+    { run: () => k.packBias(g, bias ? ptr(bias) : 0, packedBias) },
+  ];
+  if (k.forwardTilesPlanes(q) !== 0) {
+    // Rows narrower than a tile (the coarse levels) or inputs of 1-3 channels: tiles over whole
+    // planes (wasm/conv-narrow.ts says when and why).
+    const shifted = heap.alloc(k.shiftedInputBytes(q) >>> 0);
+    rt.submit(
+      { split: { fn: 'packShiftedInputRange', units: k.shiftedInputUnits(q), args: () => [g, ptr(x), shifted] } },
+      ...weightSteps,
+      { run: () => k.buildShiftedTaps(g, tapList) },
+      {
+        split: {
+          fn: 'conv3dForwardPlanesRange',
+          units: k.conv3dForwardPlaneUnits(q),
+          args: () => [g, shifted, wf, packedBias, tapList, ptr(y)],
+        },
+      },
+    );
+    rt.release(g, shifted, wf, packedBias, tapList);
+    return y;
+  }
   // Down-convolutions (no input row shared between output rows) pack each output row's input into
   // per-thread scratch as they go; the others pack the whole input once (wasm/conv.ts says why).
   const perRow = k.inputRowsUnshared(q) !== 0;
@@ -66,14 +93,8 @@ export function conv3dWasm(rt: WasmRuntime, x: Tensor, w: Tensor, bias: Tensor |
   const scratch = perRow ? Array.from({ length: rt.threads }, () => heap.alloc(k.rowPackedScratchBytes(q) >>> 0)) : [];
   rt.submit(
     ...(perRow ? [] : [{ split: { fn: 'packInputInterleavedRange', units: k.interleavedInputUnits(q), args: () => [g, ptr(x), xp] } } as const]),
-    { split: { fn: 'packWeightsForwardRange', units: blocksOf4(co), args: () => [g, ptr(w), wf] } },
-    {
-      run: () => {
-        if (perRow) k.buildRowPackedTaps(g, tapList);
-        else k.buildInterleavedTaps(g, tapList);
-        k.packBias(g, bias ? ptr(bias) : 0, packedBias);
-      },
-    },
+    ...weightSteps,
+    { run: () => (perRow ? k.buildRowPackedTaps(g, tapList) : k.buildInterleavedTaps(g, tapList)) },
     {
       split: {
         fn: 'conv3dForwardRange',
@@ -99,13 +120,7 @@ function backwardDataAsForward(rt: WasmRuntime, dy: Tensor, w: Tensor, p: Conv3d
   if (p.stride.some((s) => s !== 1) || padding.some((v) => v < 0)) return null;
   const forward = { stride: p.stride, padding, dilation: p.dilation };
   if (outputSpatial(spatialOf(dy.shape), kernel, forward).some((v, a) => v !== p.inputSpatial[a])) return null;
-  const [co, ci] = w.shape;
-  const { g } = geometry(rt, [dy.shape[0], ci, ...p.inputSpatial], co, spatialOf(dy.shape), kernel, p);
-  const flipped = newTensor(rt, [ci, co, ...kernel]);
-  rt.submit({ split: { fn: 'flipWeightsRange', units: ci, args: () => [g, ptr(w), ptr(flipped)] } });
-  const dx = conv3dWasm(rt, dy, flipped, null, forward);
-  rt.release(g, ptr(flipped));
-  return dx;
+  return conv3dWasm(rt, dy, w, null, forward, true);
 }
 
 export function conv3dBackwardDataWasm(rt: WasmRuntime, dy: Tensor, w: Tensor, p: Conv3dBackwardDataParams): Tensor {
@@ -167,7 +182,7 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
     {
       split: {
         fn: 'conv3dBackwardFilterRange',
-        units: k.conv3dBackwardFilterUnits(q, taps),
+        units: k.filterWorkUnits(q, taps),
         // Every call streams all of dy (wasm/conv-filter.ts): with the default chunks of units / 16, the
         // 16->32 down-conv made 16 small calls on 2 threads, read its 4 MB dy 16 times (once on 1
         // thread), and ran 1.1x faster than on 1 thread.
@@ -175,6 +190,10 @@ export function conv3dBackwardFilterWasm(rt: WasmRuntime, x: Tensor, dy: Tensor,
         args: (thread) => [g, ptr(x), xp, dyq, tapList, taps, partial, ptr(dw), rows[thread] ?? 0],
       },
     },
+    // Few pair groups: the positions were split into slabs too, whose sums are added here.
+    ...(k.filterSlabs(q, taps) > 1
+      ? [{ split: { fn: 'filterReduceSlabsRange', units: k.conv3dBackwardFilterUnits(q, taps), args: () => [g, partial, ptr(dw), taps] } } as const]
+      : []),
   );
   rt.release(g, ...(straight ? [] : [xp, tapList]), dyq, partial, ...rows);
   return dw;

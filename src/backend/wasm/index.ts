@@ -8,6 +8,7 @@ import { SdsError } from '../../core/errors.js';
 import { type Shape, shapeString, sizeOf } from '../../core/shape.js';
 import { type Tensor, expectLive } from '../../core/tensor.js';
 import type { Backend, BackendInfo } from '../backend.js';
+import { defaultWasmThreads } from './default-threads.js';
 import type { KernelExports } from './exports.js';
 import { chooseVariant, detectFeatures } from './features.js';
 import { WasmHeap } from './heap.js';
@@ -18,7 +19,10 @@ import { WasmRuntime } from './runtime.js';
 import { bytesPerElement, newTensor, ptr } from './storage.js';
 
 export interface WasmBackendOptions {
-  /** Threads including the calling one; default: the machine's hardware concurrency. */
+  /**
+   * Threads including the calling one; default: the machine's core count (os.availableParallelism() in
+   * Node, navigator.hardwareConcurrency in browsers), at most 8 (default-threads.ts says why).
+   */
   readonly threads?: number;
   /** true: require-if-available relaxed SIMD FMA, false: plain SIMD, 'auto' (default): use it when present. */
   readonly relaxedSimd?: boolean | 'auto';
@@ -29,13 +33,8 @@ export interface WasmBackendOptions {
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 
-async function hardwareThreads(): Promise<number> {
-  if (typeof process !== 'undefined' && process.versions?.node) return (await import('node:os')).availableParallelism();
-  return globalThis.navigator?.hardwareConcurrency ?? 1;
-}
-
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
-  const threads = options.threads ?? (await hardwareThreads());
+  const threads = options.threads ?? (await defaultWasmThreads());
   if (!Number.isInteger(threads) || threads < 1) {
     throw new SdsError('E_INVALID_ARGUMENT', `createWasmBackend: threads: expected a positive integer, found ${threads}`);
   }

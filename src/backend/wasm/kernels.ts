@@ -9,7 +9,9 @@ import type { Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../contract/kernels.js';
 import type { SpatialAxis } from '../../contract/params.js';
 import { conv3dBackwardDataWasm, conv3dBackwardFilterWasm, conv3dWasm } from './conv-kernels.js';
-import type { WasmRuntime } from './runtime.js';
+import { wasmNormKernels } from './norm-kernels.js';
+import type { SplitKernelName } from './exports.js';
+import { type WasmRuntime, rangeStep } from './runtime.js';
 import { bytesPerElement, newTensor, ptr } from './storage.js';
 
 /** [N, C, inner] view of an NC... tensor. */
@@ -90,58 +92,45 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
     return y;
   };
   const scratch = (bytes: number): number => rt.heap.alloc(bytes);
+  /** y = fn(...args(y), x.size) over chunks of x, shared by the pool for big tensors. */
+  const elementwise = (x: Tensor, fn: SplitKernelName, args: (y: Tensor) => number[]): Tensor => {
+    const y = newTensor(rt, x.shape);
+    rt.submit(rangeStep(fn, k.elementUnits(x.size), x.size, [...args(y), x.size]));
+    return y;
+  };
+  /** addChannelBias (multiply 0: v per channel) and channelScale (multiply 1: v per (n, c)), per plane. */
+  const perPlane = (x: Tensor, v: Tensor, multiply: 0 | 1): Tensor => {
+    const [n, c, inner] = channels(x);
+    const y = newTensor(rt, x.shape);
+    rt.submit(rangeStep('channelAffineRange', n * c, x.size, [ptr(x), ptr(v), ptr(y), c, inner, multiply]));
+    return y;
+  };
 
   return {
     conv3d: (x, w, bias, p) => conv3dWasm(rt, x, w, bias, p),
     conv3dBackwardData: (dy, w, p) => conv3dBackwardDataWasm(rt, dy, w, p),
     conv3dBackwardFilter: (x, dy, p) => conv3dBackwardFilterWasm(rt, x, dy, p),
-    channelSum: (x) => unary(x, (y) => k.channelSumF32(ptr(x), ptr(y), ...channels(x)), [x.shape[1]]),
-    addChannelBias: (x, b) => unary(x, (y) => k.channelAffineF32(ptr(x), ptr(b), ptr(y), ...channels(x), 0)),
-    batchNormTrain: (x, gamma, beta, runningMean, runningVar, p) => {
-      const c = x.shape[1];
-      const y = newTensor(rt, x.shape);
-      const mean = newTensor(rt, [c]);
-      const invStd = newTensor(rt, [c]);
-      rt.submit({
-        run: () =>
-          k.batchNormTrainF32(
-            ptr(x),
-            ptr(gamma),
-            ptr(beta),
-            ptr(runningMean),
-            ptr(runningVar),
-            ptr(y),
-            ptr(mean),
-            ptr(invStd),
-            ...channels(x),
-            p.momentum,
-            p.eps,
-          ),
+    channelSum: (x) => {
+      const [n, c, inner] = channels(x);
+      const y = newTensor(rt, [c]);
+      const partial = scratch(n * c * 8);
+      rt.submit(rangeStep('planeSumsRange', n * c, x.size, [ptr(x), partial, inner]), {
+        run: () => k.channelSumFinalize(partial, ptr(y), n, c),
       });
-      return { y, mean, invStd };
+      rt.release(partial);
+      return y;
     },
-    batchNormEval: (x, gamma, beta, runningMean, runningVar, p) =>
-      unary(x, (y) => k.batchNormEvalF32(ptr(x), ptr(gamma), ptr(beta), ptr(runningMean), ptr(runningVar), ptr(y), ...channels(x), p.eps)),
-    batchNormBackward: (dy, x, gamma, mean, invStd) => {
-      const c = x.shape[1];
-      const dx = newTensor(rt, x.shape);
-      const dgamma = newTensor(rt, [c]);
-      const dbeta = newTensor(rt, [c]);
-      rt.submit({
-        run: () =>
-          k.batchNormBackwardF32(ptr(dy), ptr(x), ptr(gamma), ptr(mean), ptr(invStd), ptr(dx), ptr(dgamma), ptr(dbeta), ...channels(x)),
-      });
-      return { dx, dgamma, dbeta };
-    },
-    relu: (x) => unary(x, (y) => k.reluF32(ptr(x), ptr(y), x.size)),
-    reluBackward: (dy, y) => unary(dy, (dx) => k.reluBackwardF32(ptr(dy), ptr(y), ptr(dx), dy.size)),
+    addChannelBias: (x, b) => perPlane(x, b, 0),
+    ...wasmNormKernels(rt),
+    relu: (x) => elementwise(x, 'reluRange', (y) => [ptr(x), ptr(y)]),
+    reluBackward: (dy, y) => elementwise(dy, 'reluBackwardRange', (dx) => [ptr(dy), ptr(y), ptr(dx)]),
     dropoutMask: (n, c, p) => {
       const y = newTensor(rt, [n, c]);
       rt.submit({ run: () => k.dropoutMaskF32(ptr(y), n * c, p.p, p.seed >>> 0) });
       return y;
     },
-    channelScale: (x, s) => unary(x, (y) => k.channelAffineF32(ptr(x), ptr(s), ptr(y), ...channels(x), 1)),
-    add: (a, b) => unary(a, (y) => k.addF32(ptr(a), ptr(b), ptr(y), a.size)),
+    channelScale: (x, s) => perPlane(x, s, 1),
+    add: (a, b) => elementwise(a, 'addRange', (y) => [ptr(a), ptr(b), ptr(y)]),
     scale: (x, a) => unary(x, (y) => k.scaleF32(ptr(x), ptr(y), x.size, a)),
     softmax: (x) => {
       const probs = scratch(x.shape[1] * 8);
@@ -158,28 +147,24 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       const [n, c, s] = channels(logits);
       const loss = newTensor(rt, []);
       const grad = newTensor(rt, logits.shape);
-      const probs = scratch(c * 8);
-      const stats = scratch((2 * n * c + c) * 8);
-      const regionBit = p.region === 'outside' ? 1 : 0;
-      rt.submit({
-        run: () =>
-          k.diceCeLossF32(
-            ptr(logits),
-            ptr(labels),
-            labelBytes(labels),
-            mask ? ptr(mask) : 0,
-            regionBit,
-            ptr(loss),
-            ptr(grad),
-            n,
-            c,
-            s,
-            p.weight,
-            probs,
-            stats,
-          ),
-      });
-      rt.release(probs, stats);
+      const units = k.diceCeUnits(n, s);
+      const partial = scratch(k.diceCePartialBytes(n, c, s));
+      const stats = scratch((2 * n * c + 1) * 8);
+      // Per thread: softmax probabilities and the Dice derivatives of one voxel.
+      const probs = Array.from({ length: rt.threads }, () => scratch(c * 16));
+      const common = [ptr(logits), ptr(labels), labelBytes(labels), mask ? ptr(mask) : 0, p.region === 'outside' ? 1 : 0];
+      rt.submit(
+        { split: { fn: 'diceCePartialsRange', units, args: (thread) => [...common, partial, c, s, probs[thread]] } },
+        { run: () => k.diceCeFinalize(partial, stats, ptr(loss), n, c, s, p.weight) },
+        {
+          split: {
+            fn: 'diceCeGradRange',
+            units,
+            args: (thread) => [...common, ptr(grad), stats, n, c, s, p.weight, probs[thread]],
+          },
+        },
+      );
+      rt.release(partial, stats, ...probs);
       return { loss, grad };
     },
     disagreementMse: (logits, other, target, mask, p) => {
@@ -209,9 +194,22 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       return { loss, grad };
     },
     sgdStep: (param, grad, momentumBuffer, p) =>
-      rt.submit({ run: () => k.sgdStepF32(ptr(param), ptr(grad), ptr(momentumBuffer), param.size, p.lr, p.momentum, p.weightDecay) }),
+      rt.submit(
+        rangeStep('sgdStepRange', k.elementUnits(param.size), param.size, [
+          ptr(param),
+          ptr(grad),
+          ptr(momentumBuffer),
+          param.size,
+          p.lr,
+          p.momentum,
+          p.weightDecay,
+        ]),
+      ),
     laEmaAlpha: (loss, p) => unary(loss, (y) => k.laEmaAlphaF32(ptr(loss), ptr(y), p.t, p.temperature, p.floor), []),
-    emaUpdate: (target, source, alpha) => rt.submit({ run: () => k.emaUpdateF32(ptr(target), ptr(source), ptr(alpha), target.size) }),
+    emaUpdate: (target, source, alpha) =>
+      rt.submit(
+        rangeStep('emaUpdateRange', k.elementUnits(target.size), target.size, [ptr(target), ptr(source), ptr(alpha), target.size]),
+      ),
     cubeMask: (spatial, cube) => {
       const y = newTensor(rt, spatial, 'uint8');
       rt.submit({ run: () => k.cubeMask(ptr(y), ...spatial, ...cube.start, ...cube.size) });

@@ -30,9 +30,23 @@ export interface SplitCall {
   readonly args: (thread: number) => number[];
   /** Fewest units per claimed chunk, for kernels that pay a fixed cost per call (default 1). */
   readonly minGrain?: number;
+  /** Run every unit on the calling thread, in one call (work too small to share). */
+  readonly serial?: boolean;
 }
 
 export type Step = { readonly run: () => void } | { readonly split: SplitCall };
+
+/** Below this many floats a memory-bound pass runs on the calling thread: waking the workers costs more. */
+const PARALLEL_FLOATS = 1 << 16;
+
+/**
+ * A pass over `floats` values as `units` units of a Range kernel: split across the pool, or, for
+ * small tensors, the same call over every unit as one step here (same units, same results).
+ */
+export function rangeStep(fn: SplitKernelName, units: number, floats: number, args: readonly number[]): Step {
+  if (floats >= PARALLEL_FLOATS) return { split: { fn, units, args: () => [...args] } };
+  return { split: { fn, units, args: () => [...args], serial: true } };
+}
 
 /** Int32 slots of the query block: the 21 convolution geometry values, with room to spare. */
 const QUERY_SLOTS = 32;
@@ -147,6 +161,10 @@ export class WasmRuntime {
   }
 
   private async runSplit(call: SplitCall): Promise<void> {
+    if (call.serial) {
+      this.splitFunction(call)(...call.args(0), 0, call.units);
+      return;
+    }
     const threads = this.threads;
     // About 8 chunks per thread: few enough that claiming costs nothing, enough to even out delays.
     const grain = Math.max(call.minGrain ?? 1, Math.ceil(call.units / (threads * 8)));

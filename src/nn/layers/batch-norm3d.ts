@@ -1,6 +1,7 @@
 import type { Backend } from '../../backend/backend.js';
+import { SdsError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { assign, batchNormBackward, batchNormEval, batchNormTrain } from '../../ops/index.js';
+import { assign, batchNormBackward, batchNormEval, batchNormReluBackward, batchNormReluTrain, batchNormTrain } from '../../ops/index.js';
 import { filled } from '../init.js';
 import type { Counter, Layer, Parameter, TensorBuffer } from '../layer.js';
 import { LayerBase } from './base.js';
@@ -17,6 +18,8 @@ export interface BatchNorm3dOptions {
 interface BatchNormCache {
   readonly x: Tensor;
   readonly batch: { readonly mean: Tensor; readonly invStd: Tensor } | null;
+  /** The output of forwardRelu (owned by the caller, like a ReLU layer's cached output), else null. */
+  readonly reluOutput: Tensor | null;
 }
 
 /**
@@ -105,26 +108,58 @@ export class BatchNorm3d extends LayerBase implements Layer {
     this.releaseCache();
     if (!this.training) return this.evalForward(x);
     if (this.statistics === 'frozen') {
-      this.cache = { x, batch: null };
+      this.cache = { x, batch: null, reluOutput: null };
       return this.evalForward(x);
     }
+    return this.trainForward(x, false);
+  }
+
+  /**
+   * Whether forwardRelu may stand for this layer followed by a ReLU: a training forward on batch
+   * statistics. Eval mode and frozen statistics are affine maps that keep their own passes.
+   */
+  get fusesRelu(): boolean {
+    return this.training && this.statistics === 'batch';
+  }
+
+  /**
+   * relu(forward(x)) in one kernel (only where fusesRelu): the V-Net's norm -> ReLU stage without the
+   * normalised values ever stored. Its backward takes d loss / d (ReLU output); the caller keeps that
+   * output alive until then, as it would for the ReLU layer.
+   */
+  forwardRelu(x: Tensor): Tensor {
+    if (!this.fusesRelu) {
+      throw new SdsError('E_INVALID_ARGUMENT', `${this.name}: forwardRelu needs a training forward on batch statistics`);
+    }
+    this.releaseCache();
+    return this.trainForward(x, true);
+  }
+
+  private trainForward(x: Tensor, relu: boolean): Tensor {
     this.numBatchesTracked.value++;
     // PyTorch with momentum=None: the factor 1/num_batches_tracked makes the running value the plain mean.
     const momentum = this.momentum === 'cumulative' ? 1 / this.numBatchesTracked.value : this.momentum;
-    const r = batchNormTrain(this.backend, x, this.gamma.value, this.beta.value, this.runningMean.value, this.runningVar.value, {
-      momentum,
-      eps: this.eps,
-    });
-    this.cache = { x, batch: { mean: r.mean, invStd: r.invStd } };
+    const r = (relu ? batchNormReluTrain : batchNormTrain)(
+      this.backend,
+      x,
+      this.gamma.value,
+      this.beta.value,
+      this.runningMean.value,
+      this.runningVar.value,
+      { momentum, eps: this.eps },
+    );
+    this.cache = { x, batch: { mean: r.mean, invStd: r.invStd }, reluOutput: relu ? r.y : null };
     return r.y;
   }
 
   backward(dy: Tensor): Tensor {
     const c = this.expectCache(this.cache);
     const g =
-      c.batch !== null
-        ? batchNormBackward(this.backend, dy, c.x, this.gamma.value, c.batch.mean, c.batch.invStd)
-        : this.frozenBackward(dy, c.x);
+      c.batch === null
+        ? this.frozenBackward(dy, c.x)
+        : c.reluOutput !== null
+          ? batchNormReluBackward(this.backend, dy, c.x, c.reluOutput, this.gamma.value, c.batch.mean, c.batch.invStd)
+          : batchNormBackward(this.backend, dy, c.x, this.gamma.value, c.batch.mean, c.batch.invStd);
     this.setGrad(this.gamma, g.dgamma);
     this.setGrad(this.beta, g.dbeta);
     this.releaseCache();

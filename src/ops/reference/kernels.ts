@@ -1,7 +1,13 @@
 import type { TypedArray } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../contract/kernels.js';
-import { batchNormBackwardReference, batchNormEvalReference, batchNormTrainReference } from '../batch-norm.js';
+import {
+  batchNormBackwardReference,
+  batchNormEvalReference,
+  batchNormReluBackwardReference,
+  batchNormReluTrainReference,
+  batchNormTrainReference,
+} from '../batch-norm.js';
 import { addChannelBiasReference, channelScaleReference, channelSumReference } from '../channel.js';
 import { conv3dReference } from '../conv3d.js';
 import { conv3dBackwardDataReference, conv3dBackwardFilterReference } from '../conv3d-backward.js';
@@ -53,6 +59,14 @@ export const referenceKernels: Kernels = {
     wrap(batchNormEvalReference(view(x), view(gamma), view(beta), view(runningMean), view(runningVar), p)),
   batchNormBackward: (dy, x, gamma, mean, invStd) => {
     const r = batchNormBackwardReference(view(dy), view(x), view(gamma), view(mean), view(invStd));
+    return { dx: wrap(r.dx), dgamma: wrap(r.dgamma), dbeta: wrap(r.dbeta) };
+  },
+  batchNormReluTrain: (x, gamma, beta, runningMean, runningVar, p) => {
+    const r = batchNormReluTrainReference(view(x), view(gamma), view(beta), view(runningMean), view(runningVar), p);
+    return { y: wrap(r.y), mean: wrap(r.mean), invStd: wrap(r.invStd) };
+  },
+  batchNormReluBackward: (dy, x, y, gamma, mean, invStd) => {
+    const r = batchNormReluBackwardReference(view(dy), view(x), view(y), view(gamma), view(mean), view(invStd));
     return { dx: wrap(r.dx), dgamma: wrap(r.dgamma), dbeta: wrap(r.dbeta) };
   },
   relu: (x) => wrap(reluReference(view(x))),

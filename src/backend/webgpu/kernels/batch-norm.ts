@@ -11,7 +11,7 @@ import sumTermSource from '../../../../shaders/channel-reduce-sum.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
 import { grid1d } from '../runtime.js';
-import { voxelsPerSlice } from './elementwise.js';
+import { makeElementwiseKernels, voxelsPerSlice } from './elementwise.js';
 import { makeChannelReducer } from './reduce.js';
 
 /** Elementwise passes: one invocation per value. */
@@ -25,7 +25,9 @@ const perValueUniforms = [
   ['channels', 'u32'],
 ] as const;
 
-const applyProgram: ProgramInfo = { name: 'batchNormApply', source: applySource, uniforms: perValueUniforms, constants: { WG } };
+const applyProgram: ProgramInfo = { name: 'batchNormApply', source: applySource, uniforms: perValueUniforms, constants: { WG, RELU: 0 } };
+/** The same shader with the ReLU of the fused batch norm -> ReLU stage (an override constant: its own pipeline). */
+const applyReluProgram: ProgramInfo = { ...applyProgram, constants: { WG, RELU: 1 } };
 const evalProgram: ProgramInfo = {
   name: 'batchNormEval',
   source: evalSource,
@@ -57,6 +59,7 @@ const statsProgram: ProgramInfo = {
  */
 export function makeBatchNormKernels(ctx: WebGpuContext) {
   const reduce = makeChannelReducer(ctx);
+  const elementwise = makeElementwiseKernels(ctx);
   const buf = (t: Tensor): GPUBuffer => ctx.buffer(t);
 
   function perValue(program: ProgramInfo, x: Tensor, inputs: readonly Tensor[], extra: readonly number[], label: string): Tensor {
@@ -69,30 +72,40 @@ export function makeBatchNormKernels(ctx: WebGpuContext) {
     return out;
   }
 
-  return {
-    batchNormTrain(
-      x: Tensor,
-      gamma: Tensor,
-      beta: Tensor,
-      runningMean: Tensor,
-      runningVar: Tensor,
-      p: BatchNormTrainParams,
-    ): BatchNormTrainResult {
-      const [n, c] = x.shape;
-      const voxels = voxelsPerSlice(x);
-      const count = n * voxels;
-      const mean = reduce({ name: 'sum', source: sumTermSource, inputs: [buf(x)] }, n, c, voxels, count, [c]);
-      const variance = reduce({ name: 'sqdev', source: sqdevTermSource, inputs: [buf(x), buf(mean)] }, n, c, voxels, count, [c]);
-      const invStd = ctx.alloc([c], 'float32', 'invStd');
-      ctx.runtime.run(statsProgram, {
-        buffers: [buf(mean), buf(variance), buf(invStd), buf(runningMean), buf(runningVar)],
-        uniforms: [c, p.eps, p.momentum, count / (count - 1)],
-        workgroups: [Math.ceil(c / STATS_WG)],
-      });
-      ctx.release(variance);
-      const y = perValue(applyProgram, x, [x, mean, invStd, gamma, beta], [], 'batchNormTrain');
-      return { y, mean, invStd };
-    },
+  /** Batch statistics, running-statistics update and the output; with the fused ReLU when `relu`. */
+  function train(
+    relu: boolean,
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runningMean: Tensor,
+    runningVar: Tensor,
+    p: BatchNormTrainParams,
+  ): BatchNormTrainResult {
+    const [n, c] = x.shape;
+    const voxels = voxelsPerSlice(x);
+    const count = n * voxels;
+    const mean = reduce({ name: 'sum', source: sumTermSource, inputs: [buf(x)] }, n, c, voxels, count, [c]);
+    const variance = reduce({ name: 'sqdev', source: sqdevTermSource, inputs: [buf(x), buf(mean)] }, n, c, voxels, count, [c]);
+    const invStd = ctx.alloc([c], 'float32', 'invStd');
+    ctx.runtime.run(statsProgram, {
+      buffers: [buf(mean), buf(variance), buf(invStd), buf(runningMean), buf(runningVar)],
+      uniforms: [c, p.eps, p.momentum, count / (count - 1)],
+      workgroups: [Math.ceil(c / STATS_WG)],
+    });
+    ctx.release(variance);
+    const inputs = [x, mean, invStd, gamma, beta];
+    const y = relu
+      ? perValue(applyReluProgram, x, inputs, [], 'batchNormReluTrain')
+      : perValue(applyProgram, x, inputs, [], 'batchNormTrain');
+    return { y, mean, invStd };
+  }
+
+  const kernels = {
+    batchNormTrain: (x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormTrainParams) =>
+      train(false, x, gamma, beta, runningMean, runningVar, p),
+    batchNormReluTrain: (x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormTrainParams) =>
+      train(true, x, gamma, beta, runningMean, runningVar, p),
 
     batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormEvalParams): Tensor {
       return perValue(evalProgram, x, [x, gamma, beta, runningMean, runningVar], [p.eps], 'batchNormEval');
@@ -113,5 +126,17 @@ export function makeBatchNormKernels(ctx: WebGpuContext) {
       const dx = perValue(backwardProgram, x, [dy, x, gamma, mean, invStd, dgamma, dbeta], [n * voxels], 'batchNormBackward');
       return { dx, dgamma, dbeta };
     },
+
+    /**
+     * The ReLU's mask applied by its own pass, then batch norm's backward: on a GPU the extra pass is
+     * a small share of the step, so the reductions keep their single-input shaders.
+     */
+    batchNormReluBackward(dy: Tensor, x: Tensor, y: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): BatchNormGrads {
+      const masked = elementwise.reluBackward(dy, y);
+      const grads = kernels.batchNormBackward(masked, x, gamma, mean, invStd);
+      ctx.release(masked);
+      return grads;
+    },
   } satisfies Partial<KernelSignatures>;
+  return kernels;
 }
