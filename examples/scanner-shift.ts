@@ -52,11 +52,15 @@ export const THICK_SLICE_SCANNER: ScannerShift = { gamma: 1.4, biasStrength: 0.3
  */
 export const STRONG_BIAS_SCANNER: ScannerShift = { gamma: 0.7, biasStrength: 0.9, noise: 0.03, scale: 4 };
 
+/** No shift at all: the original scanner, as a control (what adaptation does when nothing changed). */
+export const SOURCE_SCANNER: ScannerShift = { gamma: 1, biasStrength: 0, noise: 0 };
+
 /** The named scanners of the adaptation benchmark (scripts/experiment-adapt.ts). */
 export const SCANNERS: Readonly<Record<string, ScannerShift>> = {
   demo: DEMO_SCANNER,
   'thick-slice': THICK_SLICE_SCANNER,
   'strong-bias': STRONG_BIAS_SCANNER,
+  source: SOURCE_SCANNER,
 };
 
 /** Separable Gaussian blur of an [X, Y, Z] grid (x fastest), edges clamped, in place; sigma 0 skips an axis. */

@@ -9,8 +9,9 @@
 // Budgets: 0 = no local label (the shipped original-scanner labeled scans, examples/data, stand in
 // where a method needs labels), 1 and 4 = the first local labeled scans.
 // Methods: unadapted, adabn, tent, supervised, mean-teacher, sds (METHOD.md as specified), recipe (the
-// SDK's default: finetune with no mode), and ablations of the recipe named recipe:<key>=<value>,...
-// (config overrides, e.g. recipe:adaptation.studentBatchNorm=batch).
+// SDK's default: finetune with no mode); any of them followed by :<key>=<value>+... takes config
+// overrides (e.g. recipe:adaptation.studentBatchNorm=frozen, supervised:optimizer.lr=0.01); for the
+// recipe an explicit iterations= counts SDS iterations only; DxHxW gives an array (patch=32x48x32).
 //
 // Options: --model FILE (examples/models/vnet16-hippocampus.safetensors)  --split FILE
 // (scripts/adapt/split.json)  --scanners demo,thick-slice,strong-bias  --budgets 0,1,4  --methods LIST
@@ -88,36 +89,70 @@ const scoredNames = score === 'test' ? split.localTest : [...split.localVal, ...
 
 const image = (n: string): Promise<Volume> => readNiftiFile(join(dataDir, 'images', `${n}.nii.gz`));
 const label = async (n: string): Promise<Volume<Uint8Array>> => toLabelVolume(await readNiftiFile(join(dataDir, 'labels', `${n}.nii.gz`)));
-// One bias field / noise draw per scan and scanner: the scan's number, offset per scanner.
-const scanSeed = (name: string, scanner: number): number => Number(name.replace(/\D/g, '')) + 1000 * (scanner + 1);
+// One bias field / noise draw per scan and scanner: the scan's number, offset by the scanner's place in
+// SCANNERS (not in --scanners, so a scanner's scans are the same whichever others run beside it).
+const scanSeed = (name: string, scanner: string): number =>
+  Number(name.replace(/\D/g, '')) + 1000 * (Object.keys(SCANNERS).indexOf(scanner) + 1);
 
-/** A method's finetune call (null: no adaptation). */
-function methodConfig(method: string, seed: number): FinetuneConfig | null {
+/** `key=value+key.sub=value` as config overrides (numbers and booleans parsed, one level of nesting). */
+function parseOverrides(text: string): FinetuneConfig {
+  const overrides: Record<string, Record<string, unknown> | unknown> = {};
+  for (const kv of text.split('+')) {
+    const [path, raw] = kv.split('=');
+    if (path === undefined || raw === undefined) throw new Error(`experiment-adapt: --methods: expected key=value, found '${kv}'`);
+    const dims = raw.split('x').map(Number);
+    const value: unknown =
+      raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : Number.isFinite(Number(raw))
+            ? Number(raw)
+            : dims.length > 1 && dims.every(Number.isFinite)
+              ? dims
+              : raw;
+    const [head, tail] = path.split('.');
+    if (tail === undefined) overrides[head] = value;
+    else overrides[head] = { ...((overrides[head] as Record<string, unknown>) ?? {}), [tail]: value };
+  }
+  return overrides as FinetuneConfig;
+}
+
+/** A method's finetune call (null: no adaptation); `<method>:key=value+...` adds config overrides to it. */
+function methodConfig(methodSpec: string, seed: number): FinetuneConfig | null {
+  const colon = methodSpec.indexOf(':');
+  const method = colon < 0 ? methodSpec : methodSpec.slice(0, colon);
+  const overrides = colon < 0 ? {} : parseOverrides(methodSpec.slice(colon + 1));
+  const merge = (c: FinetuneConfig): FinetuneConfig => {
+    const out: Record<string, unknown> = { ...c };
+    for (const [k, v] of Object.entries(overrides))
+      out[k] =
+        v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...((out[k] as object | undefined) ?? {}), ...(v as object) } : v;
+    return out as FinetuneConfig;
+  };
   const budget: FinetuneConfig = seconds > 0 ? { iterations: 1_000_000, timeBudgetSeconds: seconds } : { iterations };
   const common: FinetuneConfig = { seed, ...budget, validateEvery: Number.MAX_SAFE_INTEGER, checkpointEvery: Number.MAX_SAFE_INTEGER };
   const fineTuning = { lr, stepSize: Number.POSITIVE_INFINITY };
   if (method === 'unadapted') return null;
-  if (method === 'adabn') return { ...common, mode: 'adabn' };
+  if (method === 'adabn') return merge({ ...common, mode: 'adabn' });
   // TENT normalises with test-batch statistics; the deployed model gets the local statistics (AdaBN's estimate).
   if (method === 'tent')
-    return { ...common, mode: 'tent', optimizer: { lr: tentLr, stepSize: Number.POSITIVE_INFINITY }, adaptation: { recalibrate: 'after' } };
-  if (method === 'supervised' || method === 'mean-teacher' || method === 'sds') return { ...common, mode: method, optimizer: fineTuning };
-  // The recipe's iterations count its supervised warm-up too, so "equal iterations" holds in total.
-  const recipeBudget: FinetuneConfig =
-    seconds > 0 ? budget : { iterations: Math.max(0, iterations - SDS_ADAPT_PRESET.adaptation.supervisedWarmup) };
-  if (method === 'recipe') return { ...common, ...recipeBudget };
-  if (method.startsWith('recipe:')) {
-    const overrides: Record<string, Record<string, unknown> | unknown> = {};
-    for (const kv of method.slice('recipe:'.length).split('+')) {
-      const [path, raw] = kv.split('=');
-      const value: unknown = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
-      const [head, tail] = path.split('.');
-      if (tail === undefined) overrides[head] = value;
-      else overrides[head] = { ...((overrides[head] as Record<string, unknown>) ?? {}), [tail]: value };
-    }
-    return { ...common, ...recipeBudget, ...(overrides as FinetuneConfig) };
+    return merge({
+      ...common,
+      mode: 'tent',
+      optimizer: { lr: tentLr, stepSize: Number.POSITIVE_INFINITY },
+      adaptation: { recalibrate: 'after' },
+    });
+  if (method === 'supervised' || method === 'mean-teacher' || method === 'sds')
+    return merge({ ...common, mode: method, optimizer: fineTuning });
+  if (method === 'recipe') {
+    // The recipe's iterations count its supervised warm-up too, so "equal iterations" holds in total.
+    const warmup = (overrides.adaptation as { supervisedWarmup?: number } | undefined)?.supervisedWarmup;
+    const recipeBudget: FinetuneConfig =
+      seconds > 0 ? budget : { iterations: Math.max(0, iterations - (warmup ?? SDS_ADAPT_PRESET.adaptation.supervisedWarmup)) };
+    return merge({ ...common, ...recipeBudget });
   }
-  throw new Error(`experiment-adapt: --methods: unknown '${method}'`);
+  throw new Error(`experiment-adapt: --methods: unknown '${methodSpec}'`);
 }
 
 interface ScanScore {
@@ -157,9 +192,9 @@ async function runAll(): Promise<void> {
     return out;
   }
 
-  for (const [si, scannerName] of scannerNames.entries()) {
+  for (const scannerName of scannerNames) {
     const shift = SCANNERS[scannerName];
-    const seen = async (n: string): Promise<Volume> => simulateScanner(await image(n), shift, scanSeed(n, si));
+    const seen = async (n: string): Promise<Volume> => simulateScanner(await image(n), shift, scanSeed(n, scannerName));
     const scored = await Promise.all(scoredNames.map(async (n) => ({ name: n, image: await seen(n), label: await label(n) })));
     const unlabeled = await Promise.all(split.localUnlabeled.map(seen));
     const localLabeled = await Promise.all(split.localLabeled.map(async (n) => ({ image: await seen(n), label: await label(n) })));

@@ -67,7 +67,7 @@ describe('createSegmenter on wasm (1 thread, nFilters 2, patch 16^3)', () => {
       config: CONFIG,
       onProgress: (e) => events.push(e),
     });
-    expect(result).toMatchObject({ stage1Iterations: 1, iterations: 2, aborted: false, deployed: 'teacher' });
+    expect(result).toMatchObject({ stage1Iterations: 1, iterations: 2, aborted: false, deployed: 'teacher', patch: [16, 16, 16] });
     const iterations = events.filter((e) => e.type === 'iteration');
     expect(iterations.map((e) => [e.phase, e.iteration, e.of, e.fraction])).toEqual([
       ['stage1', 1, 1, 1 / 3],

@@ -313,3 +313,54 @@ describe("finetune's config: the recipe on pretrained weights, a named mode as s
     });
   });
 });
+
+describe("finetune's training patch stays inside the scans", () => {
+  it('cuts each axis of the segmenter patch [D, H, W] to the largest multiple of 16 inside the median scan [X, Y, Z]', async () => {
+    const { patchInsideScans } = await import('../src/api/finetune.js');
+    // Hippocampus-sized scans under a 48x64x48 window: the patch the shipped model was trained with.
+    expect(
+      patchInsideScans(
+        [48, 64, 48],
+        [
+          [35, 51, 40],
+          [36, 52, 35],
+        ],
+      ),
+    ).toEqual([32, 48, 32]);
+    // Axis order: D follows Z, W follows X.
+    expect(patchInsideScans([48, 64, 48], [[70, 51, 20]])).toEqual([16, 48, 48]);
+    // Scans larger than the patch leave it alone; a scan under 16 still gets 16 (padded).
+    expect(patchInsideScans([32, 48, 32], [[200, 200, 200]])).toEqual([32, 48, 32]);
+    expect(patchInsideScans([32, 32, 32], [[10, 40, 40]])).toEqual([32, 32, 16]);
+    // The median scan, not the smallest: one 28-slice scan among longer ones does not halve the depth.
+    expect(
+      patchInsideScans(
+        [48, 64, 48],
+        [
+          [36, 51, 34],
+          [33, 53, 28],
+          [35, 46, 42],
+        ],
+      ),
+    ).toEqual([32, 48, 32]);
+  });
+
+  it('finetune trains and re-estimates on the fitted patch, and says which (AdaBN, window 32^3, scans 20x24x20)', async () => {
+    // Batch 4: two values per channel at the 16^3 patch's 1^3 bottleneck (batch 2 keeps the window: too few).
+    const { createSegmenter } = await import('../src/api/index.js');
+    const { loadApiScans } = await import('./support/api-scans.js');
+    const { unlabeled } = await loadApiScans();
+    const seg = await createSegmenter({ backend: 'wasm', threads: 1, network: { nFilters: 2, nClasses: 3 }, patch: [32, 32, 32], seed: 1 });
+    try {
+      const result = await seg.finetune({ labeled: [], unlabeled, config: { mode: 'adabn', seed: 1, labeledBatch: 4, unlabeledBatch: 4 } });
+      expect(result.patch).toEqual([16, 16, 16]);
+      const tooFew = await seg.finetune({ labeled: [], unlabeled, config: { mode: 'adabn', seed: 1, labeledBatch: 2, unlabeledBatch: 2 } });
+      expect(tooFew.patch).toEqual([32, 32, 32]);
+      // An explicit config.patch is the caller's choice and is kept.
+      const given = await seg.finetune({ labeled: [], unlabeled, config: { mode: 'adabn', seed: 1, patch: [32, 32, 32] } });
+      expect(given.patch).toEqual([32, 32, 32]);
+    } finally {
+      seg.dispose();
+    }
+  });
+});

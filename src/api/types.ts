@@ -45,7 +45,7 @@ export interface CreateSegmenterOptions {
   readonly network?: Partial<VNetConfig>;
   /** A GPUDevice to use instead of requesting one (webgpu). */
   readonly device?: GPUDevice;
-  /** Worker threads of the wasm backend (default: what the platform allows, at most 4). */
+  /** Threads of the wasm backend (default: the machine's core count, at most 8; 1 without SharedArrayBuffer). */
   readonly threads?: number;
   /** Seeds a fresh network's weights. Default 0. */
   readonly seed?: number;
@@ -142,6 +142,12 @@ export interface FinetuneResult {
   /** Best validation Dice per network, when validation scans were given. */
   readonly bestDice: Partial<Record<NetworkName, number>>;
   readonly msPerIteration: number;
+  /**
+   * The training patch in Volume axes [X, Y, Z]: config.patch when given, else the segmenter's patch cut
+   * to the largest multiple of 16 inside the median training scan (a patch mostly of padding would give
+   * batch norm the padding's statistics).
+   */
+  readonly patch: Vec3;
 }
 
 export interface SegmentOptions {
