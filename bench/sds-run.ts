@@ -5,7 +5,7 @@
  * forwards + LCC, LA-EMA) and in mode 'mean-teacher' (BCP: one student, fixed EMA), on sds-web's wasm
  * backend (2 threads) against the same iteration written in PyTorch CPU (2 threads, bench/sds_torch.py,
  * whose header maps each step to its TypeScript), V-Net nFilters 16, same initial weights and batch,
- * at three scales (bench/support/sds-bench.ts): the presets' hippocampus patch 32x48x32 and the demo's
+ * at three scales (bench/support/sds-bench.ts): the demo's training patch 32x48x32 and its window
  * 48x64x48 (3 classes, 2 + 2 patches, SDS_ADAPT_PRESET), and LA (2 classes, 80x112x112, 4 + 4, METHOD.md).
  * Entry point: bench/run.ts sds (`npm run bench:sds`; `bench:sds:relaxed` runs it with relaxed-SIMD FMA).
  *
@@ -16,7 +16,7 @@
  * `--quick`: every scale at patch 16x16x32 with nFilters 4 and one timed iteration, to check that both
  * sides run (about a minute; its figures mean nothing; written to the git-ignored <name>-quick.json).
  * Env: BENCH_CASES=<text>[,<text>...] keeps the cases whose name contains one of them (e.g. "demo",
- * "hippocampus,demo", "mean-teacher");
+ * "demo,window", "mean-teacher");
  * BENCH_TORCH=0 skips the PyTorch peer; SDS_PYTHON picks the interpreter (default /usr/bin/python3, with
  * Debian's python3-torch and python3-scipy).
  */

@@ -38,15 +38,15 @@ export interface SdsBenchScale {
 }
 
 /**
- * - the presets' hippocampus patch (SDS_SMALL_CPU_PRESET / SDS_ADAPT_PRESET: 32x48x32, 2 + 2 patches,
- *   3 classes) with the demo's network (the shipped V-Net16);
- * - the demo's own iteration: `npm run demo` creates its segmenter with patch [48, 64, 48], and finetune
- *   trains on the segmenter's patch, so the recipe's SDS iterations run at 48x64x48 (SDS_ADAPT_PRESET);
+ * - the demo's iteration: SDS_ADAPT_PRESET (2 + 2 patches, 3 classes) with the shipped V-Net16 at
+ *   32x48x32, the presets' patch and, since finetune fits the training patch inside the scans
+ *   (src/api/finetune.ts patchInsideScans), the patch the demo trains on;
+ * - the same at 48x64x48, the demo's window (its training patch before the fitting);
  * - METHOD.md's LA settings (SDS_PAPER_DEFAULTS): 2 classes, patch 112x112x80, 4 labeled + 4 unlabeled.
  */
 export const SDS_BENCH_SCALES: readonly SdsBenchScale[] = [
-  { name: 'hippocampus 32x48x32', base: SDS_ADAPT_PRESET, patch: [32, 48, 32], nClasses: 3, large: false },
-  { name: 'demo 48x64x48', base: SDS_ADAPT_PRESET, patch: [48, 64, 48], nClasses: 3, large: false },
+  { name: 'demo 32x48x32', base: SDS_ADAPT_PRESET, patch: [32, 48, 32], nClasses: 3, large: false },
+  { name: 'window 48x64x48', base: SDS_ADAPT_PRESET, patch: [48, 64, 48], nClasses: 3, large: false },
   { name: 'LA 80x112x112', base: SDS_PAPER_DEFAULTS, patch: [80, 112, 112], nClasses: 2, large: true },
 ];
 
