@@ -15,7 +15,7 @@
  * iteration at the demo's scale with relaxed SIMD. Writes bench/results/<BENCH_OUT or sds>.json.
  * `--quick`: every scale at patch 16x16x32 with nFilters 4 and one timed iteration, to check that both
  * sides run (about a minute; its figures mean nothing; written to the git-ignored <name>-quick.json).
- * Env: BENCH_CASES=<text>[,<text>...] keeps the cases whose name contains one of them (e.g. "demo",
+ * Env: BENCH_THREADS (default 2) sets the wasm and PyTorch thread count; BENCH_CASES=<text>[,<text>...] keeps the cases whose name contains one of them (e.g. "demo",
  * "demo,window", "mean-teacher");
  * BENCH_TORCH=0 skips the PyTorch peer; SDS_PYTHON picks the interpreter (default /usr/bin/python3, with
  * Debian's python3-torch and python3-scipy).
@@ -27,11 +27,13 @@ import { fileURLToPath } from 'node:url';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import type { SdsConfig } from '../src/train/sds/index.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
-import { type BenchRow, ratioOf, writeReport } from './support/report.js';
+import { type BenchRow, benchThreads, ratioOf, writeReport } from './support/report.js';
 import { SDS_BENCH_MODES, SDS_BENCH_SCALES, sdsBench, sdsBenchConfig, torchCase } from './support/sds-bench.js';
 import { median } from './support/vnet-step.js';
 
-const THREADS = 2;
+// Both sides run with the same thread count (2: this machine's cores); BENCH_THREADS=1 gives the
+// single-thread figures that, beside the 2-thread ones, say how much of a step runs in parallel.
+const THREADS = benchThreads(process.env.BENCH_THREADS);
 const TARGET_RATIO = 0.5;
 const PEER = `PyTorch CPU ${THREADS} threads`;
 

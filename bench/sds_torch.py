@@ -15,10 +15,11 @@ and its init_like_sds(): the initial weights are sds-web's, bit for bit. The bat
 generator too (uniform_array), so at the first iteration both sides make the same pseudo-labels.
 
 What maps to what (TypeScript in src/train/sds/, one PyTorch function or line here):
-  step 1 pseudoLabels (pseudo-labels.ts): teacher in eval mode (switches.teacherDropoutForPseudoLabels
-      false), one forward per unlabeled half, argmax, read back, largest 26-connected component per sample
-      and class on the host (TypeScript: union-find; here scipy.ndimage.label, as UA-MT / BCP's getLargestCC
-      does with skimage), back to a tensor                                     -> pseudo_labels()
+  step 1 pseudoLabelHalves (pseudo-labels.ts): teacher in eval mode (switches.teacherDropoutForPseudoLabels
+      false), one forward over both unlabeled halves joined (in train mode one per half), argmax, read back,
+      largest 26-connected component per sample and class on the host (TypeScript: union-find; here
+      scipy.ndimage.label, as UA-MT / BCP's getLargestCC does with skimage), back to a tensor per half
+                                                                               -> pseudo_label_halves()
   step 2 cubeMaskFor + cutMixBatch (cut-mix-batch.ts): one cube of floor(2/3 size) per axis, X_l, X_u and
       the mixed label maps                                                     -> cut_mix()
   steps 3-5 forwardBackward (iteration.ts) + studentLoss (student-loss.ts): both students in train mode
@@ -29,7 +30,7 @@ What maps to what (TypeScript in src/train/sds/, one PyTorch function or line he
   step 6 updateStudent (update-student.ts): losses read back, one SGD step per student whose loss is
       finite (momentum 0.9, weight decay 1e-4)                                 -> opt.step()
   step 7 selectStudent (select-student.ts): each student in eval mode forwards unimg_a and unimg_b
-      separately (as the TypeScript does; the same logits as the joined batch), logits read back,
+      joined in one batch (as the TypeScript does; the same logits as separate forwards), logits read back,
       argmax + LCC on the host, agreement-masked cross-entropy c_k, argmin (tie: S1)  -> select_student()
   step 8 laEmaAlphaFor / fixedEmaAlpha + laEmaUpdate (la-ema.ts): alpha from the selected student's loss
       (LA-EMA) or min(1 - 1/(t+1), 0.99) (Mean Teacher); teacher parameters and BatchNorm running
@@ -125,6 +126,15 @@ def pseudo_labels(teacher, unimg, case):
     return torch.from_numpy(keep_largest_component(classes, case['lccConnectivity']))
 
 
+def pseudo_label_halves(teacher, batch, case):
+    # Eval mode: one forward over both halves (each sample's logits do not depend on the others').
+    if case['teacherTrainMode']:
+        return pseudo_labels(teacher, batch['unimg_a'], case), pseudo_labels(teacher, batch['unimg_b'], case)
+    n = batch['unimg_a'].shape[0]
+    both = pseudo_labels(teacher, torch.cat([batch['unimg_a'], batch['unimg_b']]), case)
+    return both[:n], both[n:]
+
+
 # ---- losses (METHOD.md steps 4 and 5, float32; make-golden.py holds the float64 versions the kernels are tested on)
 def one_hot(labels, classes):
     return F.one_hot(labels.long(), classes).permute(0, 4, 1, 2, 3).float()
@@ -193,7 +203,7 @@ def select_student(students, batch, case):
     for net in students:
         net.eval()
         with torch.no_grad():
-            logits = torch.cat([net(batch['unimg_a']), net(batch['unimg_b'])])
+            logits = net(torch.cat([batch['unimg_a'], batch['unimg_b']]))
         labels = keep_largest_component(logits.argmax(1).to(torch.uint8).numpy(), case['lccConnectivity'])
         views.append((logits, torch.from_numpy(labels).long()))
         net.train()
@@ -214,8 +224,7 @@ def ema_update(teacher, student, alpha, batch_norm_stats):
 
 def iterate(students, teacher, optimizers, batch, case, t, rng):
     """Steps 1-8 of one self-training iteration t (from 1); returns the students' losses and the selected one."""
-    pa = pseudo_labels(teacher, batch['unimg_a'], case)
-    pb = pseudo_labels(teacher, batch['unimg_b'], case)
+    pa, pb = pseudo_label_halves(teacher, batch, case)
     mask, pairs = cut_mix(batch, pa, pb, case, rng)
     for net in students:
         net.train()

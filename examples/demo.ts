@@ -15,7 +15,7 @@
 //
 // Options: --backend auto|wasm|webgpu|reference (auto: WebGPU when a real GPU adapter is there, else
 // wasm)  --threads T (wasm worker threads; default: the API's choice)  --iterations N (recipe iterations; default the recipe's)
-// --supervised-iterations N (60)
+// --supervised-iterations N (220: as many as the recipe's warm-up + SDS iterations)
 // --labeled N (labeled scans of the new scanner, 4)  --lr L (0.003)  --seed S (0)  --data DIR
 // (examples/data)  --model FILE (examples/models/vnet16-hippocampus.safetensors)  --out DIR (demo-output)
 import { register } from 'node:module';
@@ -24,6 +24,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSegmenter } from '../src/api/index.js';
+import { SDS_ADAPT_PRESET } from '../src/train/sds/config.js';
 import type { BackendChoice, FinetuneProgress } from '../src/api/index.js';
 import { segmentationMetrics, toLabelVolume, type Volume, writeImageNifti, writeLabelNifti } from '../src/volume/index.js';
 import { readNiftiFile, writeFileAtomic } from '../src/volume/node-io.js';
@@ -53,7 +54,11 @@ const threads = process.argv.includes('--threads') ? num('threads', 2) : undefin
 // --iterations overrides the recipe's own count (SDS_ADAPT_PRESET); the supervised baseline gets
 // --supervised-iterations at the fine-tuning rate --lr.
 const iterations = process.argv.includes('--iterations') ? num('iterations', 60) : undefined;
-const supervisedIterations = num('supervised-iterations', 60);
+// Equal iterations by default: the recipe's supervised warm-up plus its SDS iterations.
+const supervisedIterations = num(
+  'supervised-iterations',
+  SDS_ADAPT_PRESET.adaptation.supervisedWarmup + (iterations ?? SDS_ADAPT_PRESET.iterations),
+);
 const nLabeled = num('labeled', 4);
 const seed = num('seed', 0);
 const lr = num('lr', 0.003);
@@ -147,15 +152,18 @@ const result = await segmenter.finetune({
   config: { seed, ...(iterations !== undefined ? { iterations } : {}) },
   onProgress: (p: FinetuneProgress) => {
     if (p.type !== 'iteration' || (p.iteration % 5 !== 0 && p.iteration !== p.of)) return;
+    // Stage 1 is the recipe's supervised warm-up (one student, no teacher yet); stage 2 is SDS.
+    const what = p.phase === 'stage1' ? 'warm-up' : `SDS, teacher follows S${(p.selected ?? 0) + 1}`;
     console.log(
       `iteration ${String(p.iteration).padStart(3)}/${p.of}  losses ${p.losses.map((l) => l.toFixed(3)).join(' ')}  ` +
-        `teacher follows S${(p.selected ?? 0) + 1}  ${(p.ms / 1000).toFixed(1)} s/iteration  ~${Math.ceil(p.etaMs / 1000)} s left`,
+        `${what}  ${(p.ms / 1000).toFixed(1)} s/iteration  ~${Math.ceil(p.etaMs / 1000)} s left`,
     );
   },
 });
 const trainSeconds = (performance.now() - trainStart) / 1000;
 console.log(
-  `adapted in ${trainSeconds.toFixed(0)} s (${result.iterations} iterations, ${(result.msPerIteration / 1000).toFixed(2)} s each); deployed: ${result.deployed}`,
+  `adapted in ${trainSeconds.toFixed(0)} s (${result.stage1Iterations} warm-up + ${result.iterations} SDS iterations, ` +
+    `${(result.msPerIteration / 1000).toFixed(2)} s each on average); deployed: ${result.deployed}`,
 );
 
 const after = await scoreHeldOut("held-out scans of the new scanner, after the SDK's recipe:");

@@ -20,6 +20,10 @@
 // --score val|test (val: the site's validation scans plus the source validation scans seen through the
 // scanner, for choosing settings; test: the 40 held-out scans no choice touched)  --lr L (0.003: the
 // fine-tuning rate of supervised / mean-teacher / sds)  --tent-lr L (0.001)  --threads T (2)
+// --wise-ft A,B (exploration, e.g. 0.5,0.75: after each trained method, also score WiSE-FT blends of its
+// deployed network with the source model, A * adapted + (1 - A) * source for the parameters, statistics
+// re-estimated on the unlabeled scans with an AdaBN finetune of the same seed; what
+// `adaptation.wiseFt=A` does inside finetune, without training again; rows '<method>+wiseFt=A')
 // --json FILE (every run's per-scan scores, written after each run)  --merge A.json,B.json (no run: the
 // table of earlier runs' JSON files together)  --write (replace this protocol's table in docs/results.md)
 import { register } from 'node:module';
@@ -31,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { createSegmenter, type FinetuneConfig, type Segmenter } from '../src/api/index.js';
 import { segmentationMetrics, toLabelVolume, type Volume } from '../src/volume/index.js';
 import { readNiftiFile } from '../src/volume/node-io.js';
+import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
 import { SCANNERS, simulateScanner } from '../examples/scanner-shift.js';
 import { SDS_ADAPT_PRESET, usesLabels } from '../src/train/sds/config.js';
 
@@ -68,6 +73,9 @@ const threads = num('threads', 2);
 const jsonPath = option('json', '');
 const write = process.argv.includes('--write');
 const mergePaths = list('merge', '');
+const wiseFtPoints = list('wise-ft', '').map(Number);
+if (wiseFtPoints.some((a) => !(a >= 0 && a <= 1)))
+  throw new Error(`experiment-adapt: --wise-ft: expected numbers in [0, 1], found ${option('wise-ft', '')}`);
 
 if (!existsSync(join(dataDir, 'images'))) throw new Error(`experiment-adapt: expected the hippocampus scans at ${dataDir}`);
 for (const s of scannerNames)
@@ -174,6 +182,35 @@ interface RunResult {
 const results: RunResult[] = [];
 const started = performance.now();
 let backendDescription = 'results merged from ' + mergePaths.join(', ');
+const sourceModel = wiseFtPoints.length > 0 ? new Uint8Array(await readFile(modelPath)) : new Uint8Array();
+
+/**
+ * WiSE-FT's blend of two V-Net files: a * adapted + (1 - a) * source for every parameter, in float32 as
+ * the trainer's emaUpdate computes it; running statistics and counters stay the adapted file's (they are
+ * re-estimated afterwards).
+ */
+function wiseFtBlend(adaptedBytes: Uint8Array, sourceBytes: Uint8Array, a: number): Uint8Array {
+  const adapted = readSafetensors(adaptedBytes);
+  const source = readSafetensors(sourceBytes).tensors;
+  const out = new Map<string, { shape: readonly number[]; data: Float32Array | Int32Array | BigInt64Array | Float64Array | Uint8Array }>();
+  const af = Math.fround(a);
+  const bf = Math.fround(1 - af);
+  for (const [name, t] of adapted.tensors) {
+    const s = source.get(name);
+    const statistic = /running_(mean|var)$|num_batches_tracked$/.test(name);
+    if (statistic || !(t.data instanceof Float32Array) || !(s?.data instanceof Float32Array)) {
+      out.set(name, t);
+      continue;
+    }
+    const sd = s.data;
+    out.set(name, {
+      shape: t.shape,
+      data: (t.data as Float32Array).map((x, i) => Math.fround(Math.fround(af * x) + Math.fround(bf * sd[i]))),
+    });
+  }
+  return writeSafetensors(out, adapted.metadata);
+}
+
 /** Runs every scanner x budget x seed x method and scores it (results pushed as they come). */
 async function runAll(): Promise<void> {
   const segmenter: Segmenter = await createSegmenter({ backend: 'wasm', threads, model: modelPath, patch: [48, 64, 48] });
@@ -221,15 +258,25 @@ async function runAll(): Promise<void> {
             ran = r.stage1Iterations + r.iterations;
             scans = await scoreScans(scored);
           }
-          const run = { scanner: scannerName, budget, method, seed, iterations: ran, seconds: took, scans };
-          results.push(run);
-          if (jsonPath !== '') await writeFile(jsonPath, `${JSON.stringify({ argv: process.argv.slice(2), results }, null, 1)}\n`);
-          const dice = mean(scans.map((s) => mean(s.dice)));
-          const worse = scans.filter((s, i) => mean(s.dice) < mean(unadapted[i].dice) - 0.02).length;
-          console.log(
-            `${scannerName} budget ${budget} ${method} seed ${seed}: Dice ${dice.toFixed(4)}, ${worse} scans > 2 points below unadapted, ` +
-              `${ran} iterations, ${took.toFixed(0)} s (${((performance.now() - started) / 60000).toFixed(1)} min so far)`,
-          );
+          const report = async (name: string, runScans: ScanScore[]): Promise<void> => {
+            results.push({ scanner: scannerName, budget, method: name, seed, iterations: ran, seconds: took, scans: runScans });
+            if (jsonPath !== '') await writeFile(jsonPath, `${JSON.stringify({ argv: process.argv.slice(2), results }, null, 1)}\n`);
+            const dice = mean(runScans.map((s) => mean(s.dice)));
+            const worse = runScans.filter((s, i) => mean(s.dice) < mean(unadapted[i].dice) - 0.02).length;
+            console.log(
+              `${scannerName} budget ${budget} ${name} seed ${seed}: Dice ${dice.toFixed(4)}, ${worse} scans > 2 points below unadapted, ` +
+                `${ran} iterations, ${took.toFixed(0)} s (${((performance.now() - started) / 60000).toFixed(1)} min so far)`,
+            );
+          };
+          await report(method, scans);
+          if (config !== null && config.mode !== 'adabn' && wiseFtPoints.length > 0) {
+            const adapted = await segmenter.save();
+            for (const a of wiseFtPoints) {
+              await segmenter.load(wiseFtBlend(adapted, sourceModel, a));
+              await segmenter.finetune({ labeled: [], unlabeled, config: { mode: 'adabn', seed } });
+              await report(`${method}+wiseFt=${a}`, await scoreScans(scored));
+            }
+          }
         }
       }
     }

@@ -262,6 +262,61 @@ describe('adaptation modes of trainSds on the reference backend', () => {
     expect(plain.history.map((e) => e.phase)).toEqual(['stage2']);
   });
 
+  it('l2sp: warm-up and self-training are pulled towards the given weights (the pretrained model)', async () => {
+    // Squared distance of the trained parameters (not running statistics) from the given weights.
+    const drift = (weights: Uint8Array): number => {
+      const [before, after] = [tensors(initial), tensors(weights)];
+      let d = 0;
+      for (const [name, v] of before)
+        if (!isRunningStat(name)) for (const [i, x] of v.entries()) d += ((after.get(name)?.[i] ?? NaN) - x) ** 2;
+      return d;
+    };
+    const run = async (l2sp: number): Promise<number> => {
+      const c = config({ mode: 'sds', iterations: 2, optimizer: { lr: 0.05 }, adaptation: { supervisedWarmup: 2, l2sp } });
+      const r = await trainSds({ backend: be, labeled, unlabeled, config: c, initial });
+      expect(r.history.map((e) => e.phase)).toEqual(['stage1', 'stage1', 'stage2', 'stage2']);
+      return drift(r.deployed.weights);
+    };
+    const [free, anchored] = [await run(0), await run(5)];
+    expect(free).toBeGreaterThan(0);
+    expect(anchored).toBeLessThan(0.8 * free);
+    expect(() => config({ adaptation: { l2sp: -1 } })).toThrow(/adaptation.l2sp: expected a number in \[0/);
+  });
+
+  it('wiseFt: the deployed parameters blend the adapted and the given weights, then statistics are re-estimated', async () => {
+    const c = (wiseFt: number): SdsConfig => config({ mode: 'sds', iterations: 2, optimizer: { lr: 0.05 }, adaptation: { wiseFt } });
+    const [adapted, half, none] = [
+      await trainSds({ backend: be, labeled, unlabeled, config: c(1), initial }),
+      await trainSds({ backend: be, labeled, unlabeled, config: c(0.5), initial }),
+      await trainSds({ backend: be, labeled, unlabeled, config: c(0), initial }),
+    ];
+    const adabn = await trainSds({ backend: be, labeled: [], unlabeled, config: config({ mode: 'adabn' }), initial });
+    const [given, a, h, n, re] = [
+      initial,
+      adapted.deployed.weights,
+      half.deployed.weights,
+      none.deployed.weights,
+      adabn.deployed.weights,
+    ].map(tensors);
+    let moved = false;
+    for (const [name, v] of given) {
+      if (isRunningStat(name)) continue;
+      const [av, hv, nv] = [a.get(name), h.get(name), n.get(name)] as Float32Array[];
+      for (const [i, x] of v.entries()) {
+        moved ||= av[i] !== x;
+        expect(hv[i], name).toBeCloseTo(0.5 * av[i] + 0.5 * x, 6);
+        expect(nv[i], name).toBe(x);
+      }
+    }
+    expect(moved).toBe(true);
+    // wiseFt 0 deploys the given weights with re-estimated statistics: AdaBN's network, bit for bit.
+    for (const [name, v] of re) expect(Array.from(n.get(name) ?? []), name).toEqual(Array.from(v));
+    expect(() => config({ adaptation: { wiseFt: 1.5 } })).toThrow(/adaptation.wiseFt: expected a number in \[0, 1\]/);
+    await expect(
+      trainSds({ backend: be, labeled, unlabeled: [], config: config({ mode: 'supervised', adaptation: { wiseFt: 0.5 } }), initial }),
+    ).rejects.toThrow(/wiseFt 0.5: expected unlabeled scans/);
+  });
+
   it('stops stage 2 at the time budget and deploys as if its iterations were done', async () => {
     const r = await trainSds({
       backend: be,

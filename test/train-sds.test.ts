@@ -280,14 +280,15 @@ describe('step 6: the gradient of L^k sums the X_l and X_u backward passes', () 
 });
 
 /** Tiny random volumes: images in [-1, 1], labels = image > 0.3 (a learnable map), two patches per half. */
-function randomBatch(backend: Backend, seed: number): SdsBatch {
+function randomBatch(backend: Backend, seed: number, withBoth = false): SdsBatch {
   const rng = new RandomStream(seed);
   const image = (): Float32Array => Float32Array.from({ length: 2 * 16 ** 3 }, () => rng.next() * 2 - 1);
   const [a, b, ua, ub] = [image(), image(), image(), image()];
   const label = (x: Float32Array): Uint8Array => Uint8Array.from(x, (v) => (v > 0.3 ? 1 : 0));
   const img = (x: Float32Array): Tensor => backend.upload(x, [2, 1, 16, 16, 16]);
   const lab = (x: Float32Array): Tensor => backend.upload(label(x), [2, 16, 16, 16]);
-  return { imageA: img(a), labelA: lab(a), imageB: img(b), labelB: lab(b), unlabeledA: img(ua), unlabeledB: img(ub) };
+  const both = withBoth ? { unlabeled: backend.upload(Float32Array.from([...ua, ...ub]), [4, 1, 16, 16, 16]) } : {};
+  return { imageA: img(a), labelA: lab(a), imageB: img(b), labelB: lab(b), unlabeledA: img(ua), unlabeledB: img(ub), ...both };
 }
 
 const tinyConfig = (mode: SdsMode): SdsConfig =>
@@ -323,6 +324,19 @@ describe('sdsIteration on tiny random volumes (nFilters 2, 16^3, 2 + 2 patches; 
     wasm = await createBackend('wasm', { threads: 1 });
   });
   afterAll(() => wasm?.destroy());
+
+  it('with both unlabeled halves as one batch, the eval-mode forwards run once: same iteration, 6 read-backs instead of 9', async () => {
+    const [split, batched] = [createSdsState(wasm, tinyConfig('sds')), createSdsState(wasm, tinyConfig('sds'))];
+    const [e1, e2] = [await sdsIteration(split, randomBatch(wasm, 101)), await sdsIteration(batched, randomBatch(wasm, 101, true))];
+    expect(e1.reads).toBe(9);
+    expect(e2.reads).toBe(6); // pseudo-labels 1, losses 2, switch 2, alpha 1
+    expect({ ...e2, reads: 0, ms: 0 }).toEqual({ ...e1, reads: 0, ms: 0 });
+    const [t1, t2] = [await readAll(wasm, averaged(split, 0).teacher), await readAll(wasm, averaged(batched, 0).teacher)];
+    t1.forEach((v, i) => expect(Array.from(t2[i]), `teacher tensor ${i}`).toEqual(Array.from(v)));
+    // A combined batch of the wrong size is refused.
+    const bad = { ...randomBatch(wasm, 102), unlabeled: wasm.zeros([2, 1, 16, 16, 16], 'float32') };
+    await expect(sdsIteration(batched, bad)).rejects.toThrow(/batch\.unlabeled: expected float32 \[4, 1, 16, 16, 16\]/);
+  });
 
   it('runs steps 1-8, and the teacher moves toward the selected student by exactly alpha', async () => {
     const state = createSdsState(wasm, tinyConfig('sds'));

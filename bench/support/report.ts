@@ -30,6 +30,14 @@ export function machineName(): string {
   return `${model}, ${cpus().length} cores, Node ${process.versions.node}`;
 }
 
+/** The BENCH_THREADS value: a whole number of threads >= 1, 2 when unset. */
+export function benchThreads(text: string | undefined): number {
+  if (text === undefined || text === '') return 2;
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`BENCH_THREADS: expected a whole number >= 1, found '${text}'`);
+  return n;
+}
+
 export function ratioOf(unit: BenchRow['unit'], value: number, peerValue: number | null): number | null {
   if (peerValue === null || !Number.isFinite(peerValue) || peerValue === 0) return null;
   return unit === 'ms' || unit === 's' ? peerValue / value : value / peerValue;

@@ -93,7 +93,13 @@ export function sdsBenchBatch(backend: Backend, config: SdsConfig): SdsBatch {
   const image = (seed: number) => backend.upload(noisyImage(seed, ball, n), [n, 1, ...config.patch]);
   const label = () => backend.upload(labels, [n, ...config.patch]);
   const [a, b, ua, ub] = IMAGE_SEEDS;
-  return { imageA: image(a), labelA: label(), imageB: image(b), labelB: label(), unlabeledA: image(ua), unlabeledB: image(ub) };
+  // Both unlabeled halves in one tensor too, as the trainer's sampler provides them (one eval forward).
+  const unlabeled = backend.upload(Float32Array.from([...noisyImage(ua, ball, n), ...noisyImage(ub, ball, n)]), [
+    2 * n,
+    1,
+    ...config.patch,
+  ]);
+  return { imageA: image(a), labelA: label(), imageB: image(b), labelB: label(), unlabeledA: image(ua), unlabeledB: image(ub), unlabeled };
 }
 
 export interface SdsBench {

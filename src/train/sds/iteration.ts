@@ -13,7 +13,7 @@ import type { LossAndGrad } from '../../contract/kernels.js';
 import type { SdsMode } from './config.js';
 import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
 import { fixedEmaAlpha, laEmaAlphaFor, laEmaUpdate } from './la-ema.js';
-import { pseudoLabels } from './pseudo-labels.js';
+import { pseudoLabelHalves } from './pseudo-labels.js';
 import { ReadCounter } from './reads.js';
 import { selectStudent } from './select-student.js';
 import type { SdsState } from './state.js';
@@ -29,6 +29,12 @@ export interface SdsBatch {
   /** Unused in 'supervised' mode (pass the same tensors or any of the right shape). */
   readonly unlabeledA: Tensor;
   readonly unlabeledB: Tensor;
+  /**
+   * Optional: unlabeledA and unlabeledB in one tensor [a; b] (the sampler provides it), so the eval-mode
+   * forwards that see both halves (the teacher's pseudo-labels, the switch) run once over the batch
+   * instead of once per half. In eval mode every sample's logits are the same either way.
+   */
+  readonly unlabeled?: Tensor;
 }
 
 export interface SdsEvent {
@@ -67,6 +73,7 @@ function expectBatch(state: SdsState, b: SdsBatch): void {
   };
   for (const k of ['imageA', 'imageB', 'unlabeledA', 'unlabeledB'] as const) check(k, b[k], image, 'float32');
   for (const k of ['labelA', 'labelB'] as const) check(k, b[k], label, 'uint8');
+  if (b.unlabeled !== undefined) check('unlabeled', b.unlabeled, [2 * n, 1, D, H, W], 'float32');
 }
 
 /**
@@ -199,10 +206,8 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
   try {
     // 1. Pseudo-labels from the teacher, per unlabeled half.
     const pseudoOptions = { connectivity: config.lccConnectivity, trainMode: config.switches.teacherDropoutForPseudoLabels };
-    const pseudoA = await pseudoLabels(be, teacher, b.unlabeledA, pseudoOptions, reads);
-    owned.push(pseudoA);
-    const pseudoB = await pseudoLabels(be, teacher, b.unlabeledB, pseudoOptions, reads);
-    owned.push(pseudoB);
+    const [pseudoA, pseudoB] = await pseudoLabelHalves(be, teacher, b, pseudoOptions, reads);
+    owned.push(pseudoA, pseudoB);
     // 2. Cross-sample cut-mix with a fresh cube.
     const { mask } = cubeMaskFor(be, config.patch, config.cubeFraction, state.cubes);
     owned.push(mask);
@@ -231,7 +236,8 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
     let selected = skipped.length > 0 ? losses.findIndex((v) => Number.isFinite(v)) : 0;
     let confidence: number[] | null = null;
     if (skipped.length === 0 && (mode === 'sds' || mode === 'sds-fixed-ema')) {
-      const s = await selectStudent(be, nets, [b.unlabeledA, b.unlabeledB], config.lccConnectivity, reads);
+      const parts = b.unlabeled !== undefined ? [b.unlabeled] : [b.unlabeledA, b.unlabeledB];
+      const s = await selectStudent(be, nets, parts, config.lccConnectivity, reads);
       selected = s.selected;
       confidence = s.confidence;
     }

@@ -15,16 +15,16 @@ export interface PseudoLabelOptions {
 /**
  * Pseudo-labels [N, D, H, W] uint8 for unlabeled images [N, 1, D, H, W]: the teacher's argmax (on the
  * device), read back once, cleaned per sample and class to its largest 26-connected component on the
- * host (LCC has no kernel: union-find is sequential), and uploaded again. The caller owns the result.
- * The teacher's mode is restored afterwards.
+ * host (LCC has no kernel: union-find is sequential), and uploaded again (pseudoLabels). The caller owns
+ * the result. The teacher's mode is restored afterwards.
  */
-export async function pseudoLabels(
+async function hostPseudoLabels(
   backend: Backend,
   teacher: VNet,
   unlabeled: Tensor,
   options: PseudoLabelOptions,
   reads: ReadCounter,
-): Promise<Tensor> {
+): Promise<{ labels: Uint8Array; shape: number[] }> {
   const wasTraining = teacher.isTraining;
   if (options.trainMode) teacher.train();
   else teacher.eval();
@@ -42,5 +42,43 @@ export async function pseudoLabels(
   const hard = (await reads.read(classes)) as Uint8Array;
   backend.dispose(classes);
   const shape = [unlabeled.shape[0], ...unlabeled.shape.slice(2)];
-  return backend.upload(keepLargestComponentPerSample(hard, shape, { connectivity: options.connectivity }), shape);
+  return { labels: keepLargestComponentPerSample(hard, shape, { connectivity: options.connectivity }), shape };
+}
+
+/** Host pseudo-labels of one batch, then uploaded. */
+export async function pseudoLabels(
+  backend: Backend,
+  teacher: VNet,
+  unlabeled: Tensor,
+  options: PseudoLabelOptions,
+  reads: ReadCounter,
+): Promise<Tensor> {
+  const { labels, shape } = await hostPseudoLabels(backend, teacher, unlabeled, options, reads);
+  return backend.upload(labels, shape);
+}
+
+/**
+ * Pseudo-labels of both unlabeled halves. With the halves also given as one batch and the teacher in
+ * eval mode, one forward and one read-back serve both (each sample's logits do not depend on the
+ * others' in eval mode); in train mode (batch statistics, dropout) each half keeps its own forward, as
+ * the method runs it.
+ */
+export async function pseudoLabelHalves(
+  backend: Backend,
+  teacher: VNet,
+  b: { readonly unlabeledA: Tensor; readonly unlabeledB: Tensor; readonly unlabeled?: Tensor },
+  options: PseudoLabelOptions,
+  reads: ReadCounter,
+): Promise<[Tensor, Tensor]> {
+  if (b.unlabeled === undefined || options.trainMode) {
+    const a = await pseudoLabels(backend, teacher, b.unlabeledA, options, reads);
+    return [a, await pseudoLabels(backend, teacher, b.unlabeledB, options, reads)];
+  }
+  const { labels, shape } = await hostPseudoLabels(backend, teacher, b.unlabeled, options, reads);
+  const nA = b.unlabeledA.shape[0];
+  const perSample = labels.length / shape[0];
+  return [
+    backend.upload(labels.subarray(0, nA * perSample), [nA, ...shape.slice(1)]),
+    backend.upload(labels.subarray(nA * perSample), [shape[0] - nA, ...shape.slice(1)]),
+  ];
 }

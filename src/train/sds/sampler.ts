@@ -96,6 +96,7 @@ export class SdsSampler {
   private readonly placementRng: RandomStream;
   private readonly images: Float32Array;
   private readonly labels: Uint8Array;
+  private readonly unlabeledBoth: Float32Array;
 
   constructor(
     labeled: readonly LabeledVolume[],
@@ -115,6 +116,7 @@ export class SdsSampler {
     const voxels = options.half * sizeOf(options.patch);
     this.images = new Float32Array(voxels);
     this.labels = new Uint8Array(voxels);
+    this.unlabeledBoth = new Float32Array(2 * voxels);
   }
 
   get unlabeledCount(): number {
@@ -157,10 +159,15 @@ export class SdsSampler {
     if (!withUnlabeled)
       return { imageA: a.image, labelA: a.label, imageB: b.image, labelB: b.label, unlabeledA: a.image, unlabeledB: b.image };
     const ua = this.drawHalf(backend, this.unlabeled, this.unlabeledOrder);
+    const both = this.unlabeledBoth;
+    both.set(this.images);
     const ub = this.drawHalf(backend, this.unlabeled, this.unlabeledOrder);
+    both.set(this.images, this.images.length);
     backend.dispose(ua.label);
     backend.dispose(ub.label);
-    return { imageA: a.image, labelA: a.label, imageB: b.image, labelB: b.label, unlabeledA: ua.image, unlabeledB: ub.image };
+    // Both unlabeled halves in one tensor too, for the eval-mode forwards that see them both.
+    const unlabeled = backend.upload(both, [2 * this.options.half, 1, ...this.options.patch]);
+    return { imageA: a.image, labelA: a.label, imageB: b.image, labelB: b.label, unlabeledA: ua.image, unlabeledB: ub.image, unlabeled };
   }
 
   state(): SamplerState {

@@ -1,6 +1,8 @@
 /** What an SDS run carries between iterations: the students with their optimisers, the teacher, the cube stream. */
 import type { Backend } from '../../backend/backend.js';
 import { SdsError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { Parameter } from '../../nn/layer.js';
 import { Sgd } from '../../nn/sgd.js';
 import { VNet } from '../../nn/vnet.js';
 import { assign, mix32 } from '../../ops/index.js';
@@ -29,6 +31,8 @@ export interface SdsState {
 export interface CreateSdsStateOptions {
   /** Weights (and BN statistics) every network starts from: the stage-1 model. Default: S1's own init. */
   readonly initial?: VNet;
+  /** The pretrained network L2-SP pulls the students towards (config.adaptation.l2sp > 0). */
+  readonly anchor?: VNet;
 }
 
 /** Seeds of S1, S2, T: distinct, so each network draws its own dropout masks from its own counter. */
@@ -66,6 +70,7 @@ export function createSdsState(backend: Backend, config: SdsConfig, options: Cre
     const decays = k === 0 || config.switches.decayBothStudents;
     // TENT trains the BatchNorm affine parameters alone.
     const trained = config.mode === 'tent' ? net.batchNorms().flatMap((bn) => bn.parameters()) : net.parameters();
+    const anchor = options.anchor !== undefined && config.adaptation.l2sp > 0 ? anchorValues(options.anchor, trained) : undefined;
     return {
       net,
       optimizer: new Sgd(backend, trained, {
@@ -73,10 +78,21 @@ export function createSdsState(backend: Backend, config: SdsConfig, options: Cre
         momentum: o.momentum,
         weightDecay: o.weightDecay,
         ...(decays ? { stepSize: o.stepSize, gamma: o.gamma } : {}),
+        ...(anchor !== undefined ? { anchor: { weight: config.adaptation.l2sp, values: anchor } } : {}),
       }),
     };
   });
   return { backend, config, students, teacher, cubes: new RandomStream(config.seed, 0x5d5), iteration: 0 };
+}
+
+/** The anchor network's value of each trained parameter, matched by name. */
+function anchorValues(anchor: VNet, trained: readonly Parameter[]): Tensor[] {
+  const byName = new Map(anchor.parameters().map((p) => [p.name, p.value]));
+  return trained.map((p) => {
+    const v = byName.get(p.name);
+    if (v === undefined) throw new SdsError('E_SHAPE_MISMATCH', `createSdsState: the L2-SP anchor has no parameter '${p.name}'`);
+    return v;
+  });
 }
 
 export function disposeSdsState(state: SdsState): void {

@@ -35,6 +35,7 @@ import {
   vnetFile,
 } from '../checkpoint/checkpoint.js';
 import { recalibrateBatchNorm } from '../adapt/recalibrate.js';
+import { laEmaUpdate } from './la-ema.js';
 import { resolveSdsConfig, type SdsConfig, usesLabels } from './config.js';
 import { type SdsEvent, sdsIteration } from './iteration.js';
 import { disposeSdsBatch, SdsSampler } from './sampler.js';
@@ -261,6 +262,11 @@ function expectInputs(o: TrainSdsOptions): void {
     throw new SdsError('E_INVALID_ARGUMENT', `trainSds: expected a network with 1 input channel, found ${o.config.network.inChannels}`);
   if (o.config.mode !== 'supervised' && o.unlabeled.length === 0)
     throw new SdsError('E_INVALID_ARGUMENT', `trainSds: mode '${o.config.mode}': expected at least one unlabeled scan, found none`);
+  if (o.config.mode === 'supervised' && o.config.adaptation.wiseFt < 1 && o.initial !== undefined && o.unlabeled.length === 0)
+    throw new SdsError(
+      'E_INVALID_ARGUMENT',
+      `trainSds: adaptation.wiseFt ${o.config.adaptation.wiseFt}: expected unlabeled scans to re-estimate the blended network's batch-norm statistics on, found none`,
+    );
   if (o.config.mode === 'supervised' && o.config.adaptation.recalibrate !== 'none' && o.unlabeled.length === 0)
     throw new SdsError(
       'E_INVALID_ARGUMENT',
@@ -308,7 +314,14 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
   const stage1Iterations = stage1Length(config, o.initial !== undefined);
   let phase: Phase = resumed?.meta.phase ?? (stage1Iterations > 0 ? 'stage1' : 'stage2');
   let state: SdsState | null = null;
+  // The given (pretrained) weights as they were before any warm-up step: L2-SP's anchor, WiSE-FT's other end.
+  let anchor: VNet | null = null;
   try {
+    if (o.initial !== undefined && (config.adaptation.l2sp > 0 || config.adaptation.wiseFt < 1)) {
+      anchor = new VNet(be, config.network);
+      loadVNet(be, anchor, o.initial);
+    }
+    const anchored = anchor !== null ? { anchor } : {};
     if (phase === 'stage1') {
       // From given weights (the adaptation recipe's supervised warm-up) stage 1 fine-tunes them, with
       // the new scanner's statistics first when the recipe re-estimates them.
@@ -316,7 +329,7 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
         loadVNet(be, probe, o.initial);
         if (resumed === null && recalibrates(config, 'before')) await recalibrate(be, probe, sampler, config);
       }
-      state = createSdsState(be, stage1Config(config), o.initial !== undefined ? { initial: probe } : {});
+      state = createSdsState(be, stage1Config(config), { ...(o.initial !== undefined ? { initial: probe } : {}), ...anchored });
       if (resumed !== null) {
         restoreState(be, state, resumed);
         run.best = restoreBest(resumed);
@@ -339,7 +352,7 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
       const resumedInStage2 = resumed !== null && resumed.meta.phase === 'stage2';
       if (initial !== null && !resumedInStage2 && recalibrates(config, 'before')) await recalibrate(be, probe, sampler, config);
       // Without stage-1 weights (resume; the 'supervised' baseline) the networks keep S1's own init.
-      state = createSdsState(be, config, initial !== null ? { initial: probe } : {});
+      state = createSdsState(be, config, { ...(initial !== null ? { initial: probe } : {}), ...anchored });
       if (resumedInStage2) {
         restoreState(be, state, resumed);
         run.best = restoreBest(resumed);
@@ -352,12 +365,20 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     const final = state as SdsState;
     const checkpoint = await run.checkpoint(phase, final);
     let deployed = await deploy(be, run, phase, final);
-    if (phase === 'stage2' && !run.aborted && recalibrates(config, 'after')) {
+    const blends = phase === 'stage2' && !run.aborted && anchor !== null && config.adaptation.wiseFt < 1;
+    if (phase === 'stage2' && !run.aborted && (blends || recalibrates(config, 'after'))) {
       // Statistics for the weights actually deployed (an EMA of running statistics is not the
-      // statistics of the averaged weights, as stochastic weight averaging re-estimates them too).
+      // statistics of the averaged weights, as stochastic weight averaging re-estimates them too);
+      // WiSE-FT first moves the parameters part of the way back to the pretrained ones.
       loadVNet(be, probe, deployed.weights);
+      if (blends) blendTowards(be, probe, anchor as VNet, config.adaptation.wiseFt);
       await recalibrate(be, probe, sampler, config);
-      const metadata = { 'sds.network': deployed.network, 'sds.phase': phase, 'sds.recalibrated': 'after' };
+      const metadata = {
+        'sds.network': deployed.network,
+        'sds.phase': phase,
+        'sds.recalibrated': 'after',
+        ...(blends ? { 'sds.wiseFt': String(config.adaptation.wiseFt) } : {}),
+      };
       deployed = { network: deployed.network, weights: vnetFile(await snapshotNet(be, probe), netConfig, final.iteration, metadata) };
     }
     const best: SdsTrainResult['best'] = {};
@@ -374,7 +395,18 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     };
   } finally {
     if (state !== null) disposeSdsState(state);
+    anchor?.dispose();
     probe.dispose();
+  }
+}
+
+/** WiSE-FT: every parameter of `net` becomes weight * net + (1 - weight) * pretrained (statistics untouched). */
+function blendTowards(be: Backend, net: VNet, pretrained: VNet, weight: number): void {
+  const alpha = be.upload(new Float32Array([weight]), []);
+  try {
+    laEmaUpdate(be, net, pretrained, alpha, false);
+  } finally {
+    be.dispose(alpha);
   }
 }
 
