@@ -143,7 +143,7 @@ await segmenter.load(modelPath);
 
 // The SDK's default recipe: finetune with no mode (src/train/sds/config.ts SDS_ADAPT_PRESET).
 console.log(
-  `\nadapting with the SDK's recipe (SDS + batch-norm re-estimation)${iterations !== undefined ? `, ${iterations} iterations` : ''}`,
+  `\nadapting with the SDK's recipe (SDS + batch-norm re-estimation + WiSE-FT)${iterations !== undefined ? `, ${iterations} iterations` : ''}`,
 );
 const trainStart = performance.now();
 const result = await segmenter.finetune({
@@ -188,7 +188,7 @@ for (const [what, r] of [
   ['unadapted (pretrained)', before],
   ['AdaBN', adabn],
   [`supervised on the ${labeled.length} labeled scans`, supervised],
-  ["the SDK's recipe (SDS + batch-norm re-estimation)", after],
+  ["the SDK's recipe (SDS + batch-norm re-estimation + WiSE-FT)", after],
 ] as const)
   console.log(`  ${what.padEnd(52)}${fmt(meanDice(r.dice))}`);
 console.log(

@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { createSegmenter, type FinetuneConfig, type Segmenter } from '../src/api/index.js';
 import { segmentationMetrics, toLabelVolume, type Volume } from '../src/volume/index.js';
 import { readNiftiFile } from '../src/volume/node-io.js';
-import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
+import { readSafetensors, type SafetensorsArray, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
 import { SCANNERS, simulateScanner } from '../examples/scanner-shift.js';
 import { SDS_ADAPT_PRESET, usesLabels } from '../src/train/sds/config.js';
 
@@ -192,7 +192,7 @@ const sourceModel = wiseFtPoints.length > 0 ? new Uint8Array(await readFile(mode
 function wiseFtBlend(adaptedBytes: Uint8Array, sourceBytes: Uint8Array, a: number): Uint8Array {
   const adapted = readSafetensors(adaptedBytes);
   const source = readSafetensors(sourceBytes).tensors;
-  const out = new Map<string, { shape: readonly number[]; data: Float32Array | Int32Array | BigInt64Array | Float64Array | Uint8Array }>();
+  const out = new Map<string, { shape: readonly number[]; data: SafetensorsArray }>();
   const af = Math.fround(a);
   const bf = Math.fround(1 - af);
   for (const [name, t] of adapted.tensors) {
