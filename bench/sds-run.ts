@@ -17,6 +17,8 @@
  * sides run (about a minute; its figures mean nothing; written to the git-ignored <name>-quick.json).
  * Env: BENCH_THREADS (default 2) sets the wasm and PyTorch thread count; BENCH_CASES=<text>[,<text>...] keeps the cases whose name contains one of them (e.g. "demo",
  * "demo,window", "mean-teacher");
+ * `--threads-profile`: after the timed iterations, one more runs with the wasm runtime's thread-use profile
+ * on and prints where the threads' time went per kernel and the parallel fraction (bench/support/thread-profile.ts).
  * BENCH_TORCH=0 skips the PyTorch peer; SDS_PYTHON picks the interpreter (default /usr/bin/python3, with
  * Debian's python3-torch and python3-scipy).
  */
@@ -24,11 +26,12 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, wasmThreadProfiler } from '../src/backend/wasm/index.js';
 import type { SdsConfig } from '../src/train/sds/index.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
 import { type BenchRow, benchThreads, ratioOf, writeReport } from './support/report.js';
 import { SDS_BENCH_MODES, SDS_BENCH_SCALES, sdsBench, sdsBenchConfig, torchCase } from './support/sds-bench.js';
+import { type ThreadProfileSummary, formatThreadProfile, summariseThreadProfile } from './support/thread-profile.js';
 import { median } from './support/vnet-step.js';
 
 // Both sides run with the same thread count (2: this machine's cores); BENCH_THREADS=1 gives the
@@ -51,6 +54,8 @@ interface IterationTiming {
   /** The student that updated the teacher, per iteration (warm-up included). */
   readonly selected: readonly number[];
   readonly note?: string;
+  /** With --threads-profile: one more iteration, profiled (bench/support/thread-profile.ts). */
+  readonly threadUse?: ThreadProfileSummary;
 }
 
 const count = (name: string, fallback: number): number => {
@@ -108,7 +113,7 @@ function runPyTorch(cases: readonly BenchCase[]): Map<string, IterationTiming> |
   return new Map(out.cases.map((c) => [c.name, { ...c, note: `torch ${out.torch}, ${out.threads} threads` }]));
 }
 
-async function timeWasm(c: BenchCase, label: string): Promise<IterationTiming> {
+async function timeWasm(c: BenchCase, label: string, threadsProfile: boolean): Promise<IterationTiming> {
   const backend = await createWasmBackend({ threads: THREADS });
   let bench: ReturnType<typeof sdsBench> | null = null;
   try {
@@ -129,7 +134,16 @@ async function timeWasm(c: BenchCase, label: string): Promise<IterationTiming> {
       );
       if (k >= c.warmup) ms.push(took);
     }
-    return { ms, medianMs: median(ms), losses, selected };
+    let threadUse: ThreadProfileSummary | undefined;
+    const profiler = threadsProfile ? wasmThreadProfiler(backend) : null;
+    if (profiler) {
+      profiler.start();
+      const start = performance.now();
+      await bench.iterate();
+      threadUse = summariseThreadProfile(profiler.take()!, performance.now() - start);
+      for (const line of formatThreadProfile(`${label} ${c.name}, one more iteration`, threadUse)) console.log(line);
+    }
+    return { ms, medianMs: median(ms), losses, selected, ...(threadUse ? { threadUse } : {}) };
   } finally {
     bench?.dispose();
     backend.destroy();
@@ -139,6 +153,7 @@ async function timeWasm(c: BenchCase, label: string): Promise<IterationTiming> {
 export async function main(argv: readonly string[]): Promise<void> {
   ensureWasmBuilt();
   const quick = argv.includes('--quick');
+  const threadsProfile = argv.includes('--threads-profile');
   const cases = benchCases(quick);
   const loadAtStart = loadavg();
   const torch = process.env.BENCH_TORCH === '0' ? 'PyTorch peer skipped (BENCH_TORCH=0)' : runPyTorch(cases);
@@ -153,12 +168,13 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const rows: BenchRow[] = [];
   const skipped: string[] = [];
+  const threadProfiles: Record<string, ThreadProfileSummary> = {};
   for (const c of cases) {
     const peer = peerOf(c);
     let t: IterationTiming;
     try {
       // A fresh backend per case: a failed case (e.g. out of wasm memory) leaves nothing behind.
-      t = await timeWasm(c, label);
+      t = await timeWasm(c, label, threadsProfile);
     } catch (e) {
       const why =
         `${label} ${c.name} FAILED, no figure: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` +
@@ -167,6 +183,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       skipped.push(why);
       continue;
     }
+    if (t.threadUse) threadProfiles[c.name] = t.threadUse;
     const ratio = peer ? ratioOf('ms', t.medianMs, peer.medianMs) : null;
     const n = c.config.labeledBatch / 2;
     rows.push({
@@ -207,5 +224,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     // The machine is shared: other jobs add wall time to every figure here.
     loadAverage: { start: loadAtStart.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) },
     skipped,
+    ...(threadsProfile ? { threadProfiles } : {}),
   });
 }

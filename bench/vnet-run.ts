@@ -8,7 +8,8 @@
  * (issue 20, ratio of PyTorch's time to wasm's): plain SIMD >= 0.5 at hippocampus scale and >= 0.6 at
  * LA scale; relaxed SIMD (what browsers run) >= 0.6 and >= 0.8. When wasm misses one (or with --profile), one
  * more step runs layer by layer with a sync after each call (bench/support/vnet-profile.ts) and the
- * time per layer type is printed and stored. WebGPU on SwiftShader (a CPU Vulkan driver) runs only the
+ * time per layer type is printed and stored. `--threads-profile`: one more wasm step with the runtime's
+ * thread-use profile on (per kernel: wall, busy, idle; the parallel fraction; bench/support/thread-profile.ts). WebGPU on SwiftShader (a CPU Vulkan driver) runs only the
  * small case, and stops after BENCH_WEBGPU_CAP_S seconds (default 120) of steps; on a real GPU it runs
  * every case. Writes bench/results/<BENCH_OUT or vnet>.json (DESIGN.md's format).
  * Env: BENCH_THREADS (default 2) sets the wasm and PyTorch thread count; BENCH_CASES=<text> keeps the cases whose name contains it; BENCH_BACKENDS=wasm,webgpu;
@@ -20,12 +21,13 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, wasmThreadProfiler } from '../src/backend/wasm/index.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import type { Shape } from '../src/core/shape.js';
 import { memoryPlan } from '../src/nn/memory-plan.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
 import { type BenchRow, benchThreads, ratioOf, writeReport } from './support/report.js';
+import { type ThreadProfileSummary, formatThreadProfile, summariseThreadProfile } from './support/thread-profile.js';
 import { type ProfileEntry, profileStep } from './support/vnet-profile.js';
 import { VNET_BENCH_CONFIG, benchTrainer, median } from './support/vnet-step.js';
 
@@ -142,6 +144,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const rows: BenchRow[] = [];
   const skipped: string[] = [];
   const profiles: Record<string, ProfileEntry[]> = {};
+  const threadProfiles: Record<string, ThreadProfileSummary> = {};
   const row = (c: VNetCase, backendLabel: string, t: StepTiming, extra: string[]): BenchRow => {
     const peer = peerOf(c);
     const ratio = peer ? ratioOf('ms', t.medianMs, peer.medianMs) : null;
@@ -183,6 +186,15 @@ export async function main(argv: readonly string[]): Promise<void> {
           const entries = await profileStep(backend, t.trainer);
           profiles[`${label} ${c.name}`] = entries;
           printProfile(`${label} ${c.name}`, entries, t.medianMs);
+        }
+        const profiler = argv.includes('--threads-profile') ? wasmThreadProfiler(backend) : null;
+        if (profiler) {
+          profiler.start();
+          const start = performance.now();
+          backend.dispose(await t.trainer.step());
+          const s = summariseThreadProfile(profiler.take()!, performance.now() - start);
+          threadProfiles[`${label} ${c.name}`] = s;
+          for (const line of formatThreadProfile(`${label} ${c.name}, one more step`, s)) console.log(line);
         }
         t.trainer.dispose();
       } catch (e) {
@@ -254,5 +266,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     loadAverage: { start: loadAtStart.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) },
     skipped,
     profiles,
+    ...(argv.includes('--threads-profile') ? { threadProfiles } : {}),
   });
 }

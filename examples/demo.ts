@@ -190,7 +190,7 @@ for (const [what, r] of [
   [`supervised on the ${labeled.length} labeled scans`, supervised],
   ["the SDK's recipe (SDS + batch-norm re-estimation + WiSE-FT)", after],
 ] as const)
-  console.log(`  ${what.padEnd(52)}${fmt(meanDice(r.dice))}`);
+  console.log(`  ${what.padEnd(62)}${fmt(meanDice(r.dice))}`);
 console.log(
   `written to ${outDir}/: <scan>_new-scanner.nii.gz (image), <scan>_before.nii.gz / <scan>_after.nii.gz (labels: 0 background, ` +
     `1 anterior, 2 posterior), montage.png (rows: held-out scans; columns: image, before, after, ground truth; red anterior, blue posterior)`,

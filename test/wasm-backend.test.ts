@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { chooseVariant, detectFeatures } from '../src/backend/wasm/features.js';
 import { WasmHeap } from '../src/backend/wasm/heap.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, wasmThreadProfiler } from '../src/backend/wasm/index.js';
 import { ptr } from '../src/backend/wasm/storage.js';
 import { createReferenceBackend } from '../src/ops/reference/index.js';
 import type { Vec3 } from '../src/core/shape.js';
@@ -122,6 +122,47 @@ describe('threads', () => {
     const other = two.upload(new Float32Array(a.data.length).fill(-7), a.shape);
     expect(Array.from(await two.read(y))).toEqual(Array.from(a.data, (v) => Math.max(v, 0)));
     expect(Array.from(await two.read(other))).toEqual(new Array(a.data.length).fill(-7));
+  });
+
+  // The profile behind bench:sds / bench:vnet --threads-profile (issue 20: where the threads' time goes).
+  it('profiles thread use: split steps with busy time from every thread, small passes and copies as serial', async () => {
+    const x = randomFloat32(41, [2, 16, 16, 16, 16]);
+    const w = randomFloat32(42, [16, 16, 3, 3, 3]);
+    const small = randomFloat32(43, [1, 1, 4, 4, 4]);
+    const p = { stride: [1, 1, 1], padding: [1, 1, 1], dilation: [1, 1, 1] } as const;
+    const profiler = wasmThreadProfiler(two)!;
+    expect(wasmThreadProfiler(createReferenceBackend())).toBeNull();
+    expect(profiler.take()).toBeNull();
+    for (const [b, threads] of [
+      [two, 2],
+      [one, 1],
+    ] as const) {
+      const tx = b.upload(x.data, x.shape);
+      const tw = b.upload(w.data, w.shape);
+      wasmThreadProfiler(b)!.start();
+      // Ten convolutions (some 50 ms of work): a worker the OS delays for a while still gets its share.
+      const ys = Array.from({ length: 10 }, () => ops.conv3d(b, tx, tw, null, p));
+      const r = ops.relu(b, b.upload(small.data, small.shape));
+      await b.read(ys[9]);
+      await b.read(r);
+      const got = wasmThreadProfiler(b)!.take()!;
+      expect(got.threads).toBe(threads);
+      const uses = Object.values(threads === 2 ? got.parallel : got.serial);
+      const conv = uses.reduce((a, u) => (u.wallMs > a.wallMs ? u : a));
+      expect(conv.calls).toBeGreaterThanOrEqual(10);
+      expect(conv.busyMs).toBeGreaterThan(0);
+      // Busy time is bounded by the threads times the wall time (clock granularity aside).
+      expect(conv.busyMs).toBeLessThanOrEqual(threads * conv.wallMs + 0.5);
+      // A 64-value relu runs on the calling thread alone, and the read-backs are host steps (queued with a pool).
+      expect(Object.keys(got.serial).some((k) => k.startsWith('relu'))).toBe(true);
+      if (threads === 2) {
+        expect(got.serial.host?.calls).toBeGreaterThanOrEqual(2);
+        // The convolutions' units went to both threads: more busy time than wall time.
+        expect(conv.busyMs).toBeGreaterThan(1.2 * conv.wallMs);
+      } else expect(Object.keys(got.parallel)).toEqual([]);
+      expect(wasmThreadProfiler(b)!.take()).toBeNull();
+      for (const t of [tx, tw, r, ...ys]) b.dispose(t);
+    }
   });
 });
 

@@ -15,7 +15,7 @@ import { WasmHeap } from './heap.js';
 import { wasmKernels } from './kernels.js';
 import { compileVariant } from './loader.js';
 import { WorkerPool } from './pool.js';
-import { WasmRuntime } from './runtime.js';
+import { type ThreadProfile, WasmRuntime } from './runtime.js';
 import { bytesPerElement, newTensor, ptr } from './storage.js';
 
 export interface WasmBackendOptions {
@@ -28,6 +28,19 @@ export interface WasmBackendOptions {
   readonly relaxedSimd?: boolean | 'auto';
   /** Upper bound of the wasm memory; default and maximum 4 GiB (wasm32). */
   readonly maxMemoryBytes?: number;
+}
+
+/** The runtime behind each wasm backend, for wasmThreadProfiler (benchmarks; not public API). */
+const runtimes = new WeakMap<Backend, WasmRuntime>();
+
+/**
+ * Start / take a thread-use profile (runtime.ts ThreadProfile) of a wasm backend: per kernel, the wall
+ * and busy time of the steps split across the pool and of those the calling thread ran alone. Null for
+ * a backend that is not a wasm backend. Used by bench:sds and bench:vnet (--threads-profile).
+ */
+export function wasmThreadProfiler(backend: Backend): { start(): void; take(): ThreadProfile | null } | null {
+  const rt = runtimes.get(backend);
+  return rt ? { start: () => rt.startProfile(), take: () => rt.takeProfile() } : null;
 }
 
 const PAGE = 65536;
@@ -69,7 +82,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     },
   };
 
-  return {
+  const backend: Backend = {
     name: 'wasm',
     kernels: wasmKernels(rt),
     upload(data: TypedArray, shape: Shape): Tensor {
@@ -115,4 +128,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       pool?.terminate();
     },
   };
+  runtimes.set(backend, rt);
+  return backend;
 }

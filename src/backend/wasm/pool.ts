@@ -9,6 +9,8 @@ interface Reply {
   type: 'ready' | 'done' | 'error';
   id: number;
   message?: string;
+  /** With 'done': milliseconds the worker spent computing its chunks. */
+  busyMs?: number;
 }
 
 /** The little a pool needs from a Node or browser worker. */
@@ -40,7 +42,7 @@ async function startWorker(): Promise<PortLike> {
 
 export class WorkerPool {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (busyMs: number) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly ports: PortLike[]) {
     for (const port of ports) {
@@ -49,7 +51,7 @@ export class WorkerPool {
         if (!waiter) return;
         this.pending.delete(reply.id);
         if (reply.type === 'error') waiter.reject(new SdsError('E_WASM_UNAVAILABLE', `wasm worker failed: ${reply.message}`));
-        else waiter.resolve();
+        else waiter.resolve(reply.busyMs ?? 0);
       });
     }
   }
@@ -78,11 +80,12 @@ export class WorkerPool {
 
   /**
    * Worker `index` runs `fn(...args, begin, end)` on chunks of `grain` units claimed from the i32
-   * counter at byte address `counter` until `units` are claimed; resolves when it has stopped.
+   * counter at byte address `counter` until `units` are claimed; resolves, when it has stopped, with
+   * the milliseconds it spent computing.
    */
-  run(index: number, work: { fn: string; args: readonly number[]; counter: number; units: number; grain: number }): Promise<void> {
+  run(index: number, work: { fn: string; args: readonly number[]; counter: number; units: number; grain: number }): Promise<number> {
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.ports[index].post({ type: 'run', id, ...work });
     });

@@ -36,6 +36,29 @@ export interface SplitCall {
 
 export type Step = { readonly run: () => void } | { readonly split: SplitCall };
 
+/** How the threads spent one kind of step's time (see ThreadProfile). */
+export interface ThreadUse {
+  /** Steps of this kind. */
+  calls: number;
+  /** Wall time from a step's start until every thread had finished it, summed over steps. */
+  wallMs: number;
+  /** Time the threads spent computing, summed over threads and steps (at most threads x wallMs). */
+  busyMs: number;
+}
+
+/**
+ * Where the queue's time went while profiling was on, per kernel: `parallel` holds the steps split
+ * across the pool (their idle time, threads x wallMs - busyMs, is wake-up latency and imbalance),
+ * `serial` the steps the calling thread ran alone while the workers waited (passes too small to
+ * share, and 'host' steps: queued writes and read-backs). Time outside the queue (JavaScript that
+ * builds the steps, host-side work between read-backs) is the caller's to measure: it is serial too.
+ */
+export interface ThreadProfile {
+  readonly threads: number;
+  readonly parallel: Record<string, ThreadUse>;
+  readonly serial: Record<string, ThreadUse>;
+}
+
 /** Below this many floats a memory-bound pass runs on the calling thread: waking the workers costs more. */
 const PARALLEL_FLOATS = 1 << 16;
 
@@ -59,6 +82,8 @@ export class WasmRuntime {
   /** Byte address of the i32 the threads claim units from. */
   private readonly counter: number;
   private readonly query: number;
+  /** Non-null while profiling: bookkeeping costs a clock read per step, so it is off by default. */
+  private profile: ThreadProfile | null = null;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -77,6 +102,38 @@ export class WasmRuntime {
   /** Nothing queued and nothing running: memory may be touched now without reordering anything. */
   private get idle(): boolean {
     return this.queue.length === 0 && !this.running;
+  }
+
+  /** Starts a thread-use profile (replacing any running one). */
+  startProfile(): void {
+    this.profile = { threads: this.threads, parallel: {}, serial: {} };
+  }
+
+  /** The profile since startProfile, and profiling off; null when none was started. */
+  takeProfile(): ThreadProfile | null {
+    const p = this.profile;
+    this.profile = null;
+    return p;
+  }
+
+  private record(kind: 'parallel' | 'serial', what: string, wallMs: number, busyMs: number): void {
+    const table = this.profile![kind];
+    const use = (table[what] ??= { calls: 0, wallMs: 0, busyMs: 0 });
+    use.calls++;
+    use.wallMs += wallMs;
+    use.busyMs += busyMs;
+  }
+
+  /** Runs `run` on this thread, timed as a serial step when profiling. */
+  private serially(what: string, run: () => void): void {
+    if (this.profile === null) {
+      run();
+      return;
+    }
+    const start = performance.now();
+    run();
+    const ms = performance.now() - start;
+    this.record('serial', what, ms, ms);
   }
 
   submit(...steps: Step[]): void {
@@ -140,8 +197,8 @@ export class WasmRuntime {
   }
 
   private runOnThisThread(step: Step): void {
-    if ('run' in step) step.run();
-    else this.splitFunction(step.split)(...step.split.args(0), 0, step.split.units);
+    if ('run' in step) this.serially('host', step.run);
+    else this.serially(step.split.fn, () => this.splitFunction(step.split)(...step.split.args(0), 0, step.split.units));
   }
 
   private async drain(): Promise<void> {
@@ -149,7 +206,7 @@ export class WasmRuntime {
     try {
       while (this.queue.length > 0) {
         const step = this.queue.shift()!;
-        if ('run' in step) step.run();
+        if ('run' in step) this.serially('host', step.run);
         else await this.runSplit(step.split);
       }
     } catch (e) {
@@ -162,15 +219,16 @@ export class WasmRuntime {
 
   private async runSplit(call: SplitCall): Promise<void> {
     if (call.serial) {
-      this.splitFunction(call)(...call.args(0), 0, call.units);
+      this.serially(call.fn, () => this.splitFunction(call)(...call.args(0), 0, call.units));
       return;
     }
+    const start = this.profile === null ? 0 : performance.now();
     const threads = this.threads;
     // About 8 chunks per thread: few enough that claiming costs nothing, enough to even out delays.
     const grain = Math.max(call.minGrain ?? 1, Math.ceil(call.units / (threads * 8)));
     const counter = new Int32Array(this.memory.buffer, this.counter, 1);
     Atomics.store(counter, 0, 0);
-    const others: Promise<void>[] = [];
+    const others: Promise<number>[] = [];
     for (let t = 1; t < threads; t++) {
       others.push(this.pool!.run(t - 1, { fn: call.fn, args: call.args(t), counter: this.counter, units: call.units, grain }));
     }
@@ -179,7 +237,11 @@ export class WasmRuntime {
     for (let begin = Atomics.add(counter, 0, grain); begin < call.units; begin = Atomics.add(counter, 0, grain)) {
       fn(...args, begin, Math.min(begin + grain, call.units));
     }
-    await Promise.all(others);
+    const ownBusyMs = this.profile === null ? 0 : performance.now() - start;
+    const workerBusyMs = await Promise.all(others);
+    if (this.profile !== null) {
+      this.record('parallel', call.fn, performance.now() - start, workerBusyMs.reduce((a, b) => a + b, ownBusyMs));
+    }
   }
 
   private splitFunction(call: SplitCall): (...args: number[]) => void {

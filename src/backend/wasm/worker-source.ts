@@ -19,11 +19,13 @@ function handle(msg) {
   }
   try {
     // Claim chunks of units from the shared counter until none are left (see runtime.ts).
+    // busyMs: how long this thread computed, for the runtime's thread-use profile (runtime.ts).
+    const start = performance.now();
     const counter = new Int32Array(memory.buffer, msg.counter, 1);
     for (let begin = Atomics.add(counter, 0, msg.grain); begin < msg.units; begin = Atomics.add(counter, 0, msg.grain)) {
       kernels[msg.fn](...msg.args, begin, Math.min(begin + msg.grain, msg.units));
     }
-    port.postMessage({ type: 'done', id: msg.id });
+    port.postMessage({ type: 'done', id: msg.id, busyMs: performance.now() - start });
   } catch (e) {
     port.postMessage({ type: 'error', id: msg.id, message: String((e && e.stack) || e) });
   }
