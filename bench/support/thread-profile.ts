@@ -1,6 +1,6 @@
 /**
  * How the wasm threads spent one timed run (an SDS iteration, a V-Net step): the runtime's per-kernel
- * thread-use profile (src/backend/wasm/runtime.ts ThreadProfile) plus the time outside its queue,
+ * thread-use profile (src/backend/wasm/thread-profile.ts, filled by runtime.ts) plus the time outside its queue,
  * summed up as Amdahl's parallel fraction. Issue 20 asks for it to show that nothing serialises:
  * - parallel steps: split across the pool; their busy time is what one thread would have to do alone,
  *   their idle time (threads x wall - busy) is wake-up latency and uneven chunks;
@@ -11,7 +11,7 @@
  * run that the pool can split. On vCPUs that share a core, busy time per thread grows with threads, so
  * p read from a 2-thread run leans high by that much; the 1-thread vs 2-thread timing is the check.
  */
-import type { ThreadProfile } from '../../src/backend/wasm/runtime.js';
+import type { ThreadProfile } from '../../src/backend/wasm/thread-profile.js';
 
 export interface KernelThreadUse {
   readonly kernel: string;

@@ -15,7 +15,8 @@ import { WasmHeap } from './heap.js';
 import { wasmKernels } from './kernels.js';
 import { compileVariant } from './loader.js';
 import { WorkerPool } from './pool.js';
-import { type ThreadProfile, WasmRuntime } from './runtime.js';
+import { WasmRuntime } from './runtime.js';
+import type { ThreadProfile } from './thread-profile.js';
 import { bytesPerElement, newTensor, ptr } from './storage.js';
 
 export interface WasmBackendOptions {
@@ -34,7 +35,7 @@ export interface WasmBackendOptions {
 const runtimes = new WeakMap<Backend, WasmRuntime>();
 
 /**
- * Start / take a thread-use profile (runtime.ts ThreadProfile) of a wasm backend: per kernel, the wall
+ * Start / take a thread-use profile (thread-profile.ts) of a wasm backend: per kernel, the wall
  * and busy time of the steps split across the pool and of those the calling thread ran alone. Null for
  * a backend that is not a wasm backend. Used by bench:sds and bench:vnet (--threads-profile).
  */

@@ -17,6 +17,7 @@
 import type { KernelExports, SplitKernelName } from './exports.js';
 import type { WasmHeap } from './heap.js';
 import type { WorkerPool } from './pool.js';
+import type { ThreadProfile } from './thread-profile.js';
 
 /**
  * A kernel range call split into independent units. Threads claim chunks of units from a shared
@@ -35,29 +36,6 @@ export interface SplitCall {
 }
 
 export type Step = { readonly run: () => void } | { readonly split: SplitCall };
-
-/** How the threads spent one kind of step's time (see ThreadProfile). */
-export interface ThreadUse {
-  /** Steps of this kind. */
-  calls: number;
-  /** Wall time from a step's start until every thread had finished it, summed over steps. */
-  wallMs: number;
-  /** Time the threads spent computing, summed over threads and steps (at most threads x wallMs). */
-  busyMs: number;
-}
-
-/**
- * Where the queue's time went while profiling was on, per kernel: `parallel` holds the steps split
- * across the pool (their idle time, threads x wallMs - busyMs, is wake-up latency and imbalance),
- * `serial` the steps the calling thread ran alone while the workers waited (passes too small to
- * share, and 'host' steps: queued writes and read-backs). Time outside the queue (JavaScript that
- * builds the steps, host-side work between read-backs) is the caller's to measure: it is serial too.
- */
-export interface ThreadProfile {
-  readonly threads: number;
-  readonly parallel: Record<string, ThreadUse>;
-  readonly serial: Record<string, ThreadUse>;
-}
 
 /** Below this many floats a memory-bound pass runs on the calling thread: waking the workers costs more. */
 const PARALLEL_FLOATS = 1 << 16;
