@@ -26,12 +26,12 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, wasmThreadProfiler } from '../src/backend/wasm/index.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
 import type { SdsConfig } from '../src/train/sds/index.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
 import { type BenchRow, benchThreads, ratioOf, writeReport } from './support/report.js';
 import { SDS_BENCH_MODES, SDS_BENCH_SCALES, sdsBench, sdsBenchConfig, torchCase } from './support/sds-bench.js';
-import { type ThreadProfileSummary, formatThreadProfile, summariseThreadProfile } from './support/thread-profile.js';
+import { type ThreadProfileSummary, profileThreadsOnce } from './support/thread-profile.js';
 import { median } from './support/vnet-step.js';
 
 // Both sides run with the same thread count (2: this machine's cores); BENCH_THREADS=1 gives the
@@ -56,6 +56,10 @@ interface IterationTiming {
   readonly note?: string;
   /** With --threads-profile: one more iteration, profiled (bench/support/thread-profile.ts). */
   readonly threadUse?: ThreadProfileSummary;
+  /** Whether S1's forward was recomputed to hold one student's activations at a time (studentActivations 'auto'). */
+  readonly recomputedFirstStudent?: boolean;
+  /** The wasm memory's high-water mark after the timed iterations. */
+  readonly memoryBytes?: number;
 }
 
 const count = (name: string, fallback: number): number => {
@@ -134,16 +138,20 @@ async function timeWasm(c: BenchCase, label: string, threadsProfile: boolean): P
       );
       if (k >= c.warmup) ms.push(took);
     }
-    let threadUse: ThreadProfileSummary | undefined;
-    const profiler = threadsProfile ? wasmThreadProfiler(backend) : null;
-    if (profiler) {
-      profiler.start();
-      const start = performance.now();
-      await bench.iterate();
-      threadUse = summariseThreadProfile(profiler.take()!, performance.now() - start);
-      for (const line of formatThreadProfile(`${label} ${c.name}, one more iteration`, threadUse)) console.log(line);
-    }
-    return { ms, medianMs: median(ms), losses, selected, ...(threadUse ? { threadUse } : {}) };
+    const running = bench;
+    const oneMore = async (): Promise<void> => void (await running.iterate());
+    const threadUse = threadsProfile ? await profileThreadsOnce(backend, `${label} ${c.name}, one more iteration`, oneMore) : null;
+    const memoryBytes = backend.info().details.memoryBytes as number;
+    const recomputedFirstStudent = bench.state.recomputeFirstStudent;
+    return {
+      ms,
+      medianMs: median(ms),
+      losses,
+      selected,
+      recomputedFirstStudent,
+      memoryBytes,
+      ...(threadUse !== null ? { threadUse } : {}),
+    };
   } finally {
     bench?.dispose();
     backend.destroy();
@@ -200,6 +208,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         peer
           ? `PyTorch iterations ${peer.ms.map((m) => m.toFixed(0)).join(', ')} ms (${peer.note}); losses ${peer.losses.map((l) => l.toFixed(4)).join(', ')}`
           : 'no PyTorch figure',
+        `wasm memory high-water ${((t.memoryBytes ?? 0) / 2 ** 30).toFixed(2)} GiB${t.recomputedFirstStudent ? ", S1's forward recomputed (studentActivations 'auto': two students' activations do not fit)" : ''}`,
         ...(c.config.mode === 'sds' ? [`target ratio >= ${TARGET_RATIO} at the demo's scale (relaxed SIMD)`] : []),
       ].join('; '),
     });

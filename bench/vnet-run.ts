@@ -21,13 +21,13 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
-import { createWasmBackend, wasmThreadProfiler } from '../src/backend/wasm/index.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import type { Shape } from '../src/core/shape.js';
 import { memoryPlan } from '../src/nn/memory-plan.js';
 import { ensureWasmBuilt } from '../test/support/wasm-build.js';
 import { type BenchRow, benchThreads, ratioOf, writeReport } from './support/report.js';
-import { type ThreadProfileSummary, formatThreadProfile, summariseThreadProfile } from './support/thread-profile.js';
+import { type ThreadProfileSummary, profileThreadsOnce } from './support/thread-profile.js';
 import { type ProfileEntry, profileStep } from './support/vnet-profile.js';
 import { VNET_BENCH_CONFIG, benchTrainer, median } from './support/vnet-step.js';
 
@@ -187,14 +187,10 @@ export async function main(argv: readonly string[]): Promise<void> {
           profiles[`${label} ${c.name}`] = entries;
           printProfile(`${label} ${c.name}`, entries, t.medianMs);
         }
-        const profiler = argv.includes('--threads-profile') ? wasmThreadProfiler(backend) : null;
-        if (profiler) {
-          profiler.start();
-          const start = performance.now();
-          backend.dispose(await t.trainer.step());
-          const s = summariseThreadProfile(profiler.take()!, performance.now() - start);
-          threadProfiles[`${label} ${c.name}`] = s;
-          for (const line of formatThreadProfile(`${label} ${c.name}, one more step`, s)) console.log(line);
+        if (argv.includes('--threads-profile')) {
+          const work = async (): Promise<void> => backend.dispose(await t.trainer.step());
+          const s = await profileThreadsOnce(backend, `${label} ${c.name}, one more step`, work);
+          if (s !== null) threadProfiles[`${label} ${c.name}`] = s;
         }
         t.trainer.dispose();
       } catch (e) {

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { createBackend } from '../src/api/create-backend.js';
 import { createReferenceBackend } from '../src/ops/reference/index.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { memoryPlan } from '../src/nn/memory-plan.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { VNet } from '../src/nn/vnet.js';
@@ -408,6 +410,90 @@ describe('sdsIteration on tiny random volumes (nFilters 2, 16^3, 2 + 2 patches; 
     };
     expect(await counts(false)).toBe(0);
     expect(await counts(true)).toBe(2); // one forward per unlabeled half
+  });
+
+  it("studentActivations 'recompute': one student's activations at a time, the same iterations bit for bit, less memory", async () => {
+    const run = async (backend: Backend, config: SdsConfig, count: number): Promise<{ events: unknown[]; state: SdsState }> => {
+      const state = createSdsState(backend, config);
+      const events: unknown[] = [];
+      for (let i = 0; i < count; i++) {
+        const batch = randomBatch(backend, 100 + i, true);
+        const { ms: _ms, ...e } = await sdsIteration(state, batch);
+        events.push(e);
+        for (const t of Object.values(batch)) backend.dispose(t);
+      }
+      return { events, state };
+    };
+    const everything = async (state: SdsState): Promise<number[][]> => {
+      const nets = [...state.students.map((s) => s.net), state.teacher as VNet];
+      const tensors = nets.flatMap((n) =>
+        n.stateEntries().flatMap((e) => (e.kind === 'counter' ? [] : [e.kind === 'parameter' ? e.parameter.value : e.buffer.value])),
+      );
+      const counters = nets.flatMap((n) => [
+        ...n.stateEntries().flatMap((e) => (e.kind === 'counter' ? [e.counter.value] : [])),
+        n.encoderDropout.draws,
+        n.decoderDropout.draws,
+      ]);
+      return [...(await readAll(wasm, tensors)).map((t) => Array.from(t)), counters];
+    };
+    const keep = await run(wasm, resolveSdsConfig({ studentActivations: 'keep' }, tinyConfig('sds')), 2);
+    const recompute = await run(wasm, resolveSdsConfig({ studentActivations: 'recompute' }, tinyConfig('sds')), 2);
+    expect([keep.state.recomputeFirstStudent, recompute.state.recomputeFirstStudent]).toEqual([false, true]);
+    expect(recompute.events).toEqual(keep.events);
+    const [a, b] = [await everything(keep.state), await everything(recompute.state)];
+    expect(b.length).toBe(a.length);
+    a.forEach((t, i) => expect(b[i], `tensor ${i}`).toEqual(t));
+    disposeSdsState(keep.state);
+    disposeSdsState(recompute.state);
+
+    // The high-water mark of wasm memory (it never shrinks) on fresh backends, nFilters 4 at 32^3, where
+    // activations are a large part of the step: one student's fewer (memoryPlan: 13.2 MB a student).
+    const peak = async (studentActivations: 'keep' | 'recompute'): Promise<number> => {
+      const backend = await createWasmBackend({ threads: 1 });
+      try {
+        const config = resolveSdsConfig(
+          { studentActivations, network: { nFilters: 4, nClasses: 2 }, patch: [32, 32, 32] },
+          tinyConfig('sds'),
+        );
+        const state = createSdsState(backend, config);
+        const rng = new RandomStream(5);
+        const image = (): Tensor =>
+          backend.upload(
+            Float32Array.from({ length: 2 * 32 ** 3 }, () => rng.next() * 2 - 1),
+            [2, 1, 32, 32, 32],
+          );
+        const label = (): Tensor =>
+          backend.upload(
+            Uint8Array.from({ length: 2 * 32 ** 3 }, () => (rng.next() > 0.6 ? 1 : 0)),
+            [2, 32, 32, 32],
+          );
+        await sdsIteration(state, {
+          imageA: image(),
+          labelA: label(),
+          imageB: image(),
+          labelB: label(),
+          unlabeledA: image(),
+          unlabeledB: image(),
+        });
+        disposeSdsState(state);
+        return backend.info().details.memoryBytes as number;
+      } finally {
+        backend.destroy();
+      }
+    };
+    const activations = memoryPlan({ nFilters: 4, nClasses: 2 }, [32, 32, 32], 2).bytes.activations;
+    const [kept, recomputed] = [await peak('keep'), await peak('recompute')];
+    expect(kept - recomputed).toBeGreaterThan(0.5 * activations);
+
+    // 'auto' recomputes only under a memory limit that two students' activations would not fit in.
+    const small = await createWasmBackend({ threads: 1, maxMemoryBytes: 48 * 2 ** 20 });
+    const auto = resolveSdsConfig({ network: { nFilters: 4, nClasses: 2 }, patch: [32, 32, 32] }, tinyConfig('sds'));
+    expect(auto.studentActivations).toBe('auto');
+    const [limited, unlimited] = [createSdsState(small, auto), createSdsState(wasm, auto)];
+    expect([limited.recomputeFirstStudent, unlimited.recomputeFirstStudent]).toEqual([true, false]);
+    disposeSdsState(limited);
+    disposeSdsState(unlimited);
+    small.destroy();
   });
 
   it('matches the reference backend (same seeds, same dropout masks)', async () => {

@@ -11,6 +11,8 @@
  * run that the pool can split. On vCPUs that share a core, busy time per thread grows with threads, so
  * p read from a 2-thread run leans high by that much; the 1-thread vs 2-thread timing is the check.
  */
+import type { Backend } from '../../src/backend/backend.js';
+import { wasmThreadProfiler } from '../../src/backend/wasm/index.js';
 import type { ThreadProfile } from '../../src/backend/wasm/thread-profile.js';
 
 export interface KernelThreadUse {
@@ -92,4 +94,21 @@ export function formatThreadProfile(title: string, s: ThreadProfileSummary, top 
           `    ${k.kernel.padEnd(26)} ${k.kind.padEnd(8)} ${String(k.calls).padStart(6)} ${ms(k.wallMs)}    ${ms(k.busyMs)}   ${pct(k.use)}`,
       ),
   ];
+}
+
+/**
+ * Runs `work` (one more iteration or step) with the wasm backend's thread-use profile on and prints
+ * the summary under `title`; null where the backend is not wasm (no profile to take).
+ */
+export async function profileThreadsOnce(backend: Backend, title: string, work: () => Promise<void>): Promise<ThreadProfileSummary | null> {
+  const profiler = wasmThreadProfiler(backend);
+  if (profiler === null) return null;
+  profiler.start();
+  const start = performance.now();
+  await work();
+  const profile = profiler.take();
+  if (profile === null) return null;
+  const summary = summariseThreadProfile(profile, performance.now() - start);
+  for (const line of formatThreadProfile(title, summary)) console.log(line);
+  return summary;
 }

@@ -116,6 +116,17 @@ export interface SdsConfig {
     readonly l2sp: number;
     readonly wiseFt: number;
   };
+  /**
+   * How the two students' training forwards share memory; every choice gives the same numbers:
+   * - 'keep': both students keep their activations until their backward (fastest);
+   * - 'recompute': one student's activations at a time: S1's forward on each mixed input runs first
+   *   without keeping them (S2's loss needs only S1's logits), and again after S2's backward, with the
+   *   same dropout masks and batch statistics, for its own backward: one more forward of S1 per input
+   *   (about 15 % of an iteration) for half the activation memory;
+   * - 'auto': 'recompute' where the backend states a memory limit (wasm32: 4 GiB) that two students'
+   *   training steps (memoryPlan) would not fit in, else 'keep'. The LA scale on wasm needs it.
+   */
+  readonly studentActivations: 'auto' | 'keep' | 'recompute';
   /** Reproduction switches (METHOD.md), clean behaviour by default. */
   readonly switches: {
     /** Decay both students' learning rates (the authors' LA script decays only S1's). */
@@ -151,6 +162,7 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
   augmentation: { rot90Axial: true, flipAxes: ['x', 'y', 'z'] },
   inference: { strideInPlane: 18, strideDepth: 4, threshold: 0.5 },
   adaptation: { recalibrate: 'none', recalibrationPatchesPerScan: 2, studentBatchNorm: 'batch', supervisedWarmup: 0, l2sp: 0, wiseFt: 1 },
+  studentActivations: 'auto',
   switches: { decayBothStudents: true, emaBatchNormStats: true, teacherDropoutForPseudoLabels: false, deploy: 'teacher' },
 });
 
@@ -272,6 +284,8 @@ function validate(c: SdsConfig): void {
   int('adaptation.supervisedWarmup', c.adaptation.supervisedWarmup, 0);
   num('adaptation.l2sp', c.adaptation.l2sp, 0, Number.MAX_VALUE);
   num('adaptation.wiseFt', c.adaptation.wiseFt, 0, 1);
+  if (!['auto', 'keep', 'recompute'].includes(c.studentActivations))
+    fail('studentActivations', "'auto', 'keep' or 'recompute'", c.studentActivations);
   if (c.switches.deploy !== 'teacher' && c.switches.deploy !== 'best-student')
     fail('switches.deploy', "'teacher' or 'best-student'", c.switches.deploy);
 }

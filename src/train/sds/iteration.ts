@@ -251,7 +251,8 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
     const alpha = (await reads.read(alphaTensor))[0];
     return { losses, confidence, selected, alpha, lr, ...skippedField };
   } finally {
-    for (const tensor of [...owned, ...totals]) be.dispose(tensor);
+    // totals may have a hole if a backward threw between the recomputing path's two students.
+    for (const tensor of [...owned, ...totals]) if (tensor !== undefined) be.dispose(tensor);
     for (const s of stats) disposeRunningStats(be, s);
   }
 }
@@ -263,24 +264,62 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
  */
 function forwardBackward(state: SdsState, pair: CutMixPair, mask: Tensor, totals: Tensor[]): Tensor[][] {
   const { backend: be, config, students } = state;
-  const logits = students.map((s) => s.net.forward(pair.image));
-  let losses: LossAndGrad[];
-  try {
-    losses = logits.map((z, k) => studentLoss(be, z, logits.length === 2 ? logits[1 - k] : null, pair, mask, config.corWeight));
-  } finally {
-    for (const z of logits) be.dispose(z);
-  }
   const first = totals.length === 0;
-  losses.forEach((l, k) => {
-    students[k].net.backward(l.grad);
-    be.dispose(l.grad);
-    if (first) totals.push(l.loss);
+  const accumulate = (k: number, loss: Tensor): void => {
+    if (first) totals[k] = loss;
     else {
-      const sum = add(be, totals[k], l.loss);
+      const sum = add(be, totals[k], loss);
       be.dispose(totals[k]);
-      be.dispose(l.loss);
+      be.dispose(loss);
       totals[k] = sum;
     }
-  });
+  };
+  const backward = (k: number, l: LossAndGrad): void => {
+    students[k].net.backward(l.grad);
+    be.dispose(l.grad);
+    accumulate(k, l.loss);
+  };
+  if (state.recomputeFirstStudent) forwardBackwardRecomputing(state, pair, mask, backward);
+  else {
+    const logits = students.map((s) => s.net.forward(pair.image));
+    let losses: LossAndGrad[];
+    try {
+      losses = logits.map((z, k) => studentLoss(be, z, logits.length === 2 ? logits[1 - k] : null, pair, mask, config.corWeight));
+    } finally {
+      for (const z of logits) be.dispose(z);
+    }
+    losses.forEach((l, k) => backward(k, l));
+  }
   return first ? students.map((s) => takeGradients(s.net)) : [];
+}
+
+/**
+ * forwardBackward's two students holding one student's activations at a time (studentActivations):
+ * S1 forwards without keeping its activations, S2 forwards, takes its loss against S1's logits and
+ * back-propagates; then S1 forwards again from the same point (its BatchNorm running statistics and
+ * dropout draws put back, so the same masks and the same statistics update) and back-propagates
+ * against S2's logits. Each loss sees the same logits as in the keeping path, so the numbers match it.
+ */
+function forwardBackwardRecomputing(state: SdsState, pair: CutMixPair, mask: Tensor, backward: (k: number, l: LossAndGrad) => void): void {
+  const { backend: be, config, students } = state;
+  const [s1, s2] = [students[0].net, students[1].net];
+  const point = saveRunningStats(be, s1);
+  const draws = [s1.encoderDropout.draws, s1.decoderDropout.draws];
+  const held: Tensor[] = [];
+  try {
+    const z1 = s1.forward(pair.image);
+    held.push(z1);
+    s1.releaseCache();
+    const z2 = s2.forward(pair.image);
+    held.push(z2);
+    backward(1, studentLoss(be, z2, z1, pair, mask, config.corWeight));
+    restoreRunningStats(be, point);
+    [s1.encoderDropout.draws, s1.decoderDropout.draws] = draws;
+    const again = s1.forward(pair.image);
+    held.push(again);
+    backward(0, studentLoss(be, again, z2, pair, mask, config.corWeight));
+  } finally {
+    for (const t of held) be.dispose(t);
+    disposeRunningStats(be, point);
+  }
 }

@@ -3,6 +3,7 @@ import type { Backend } from '../../backend/backend.js';
 import { SdsError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Parameter } from '../../nn/layer.js';
+import { memoryPlan } from '../../nn/memory-plan.js';
 import { Sgd } from '../../nn/sgd.js';
 import { VNet } from '../../nn/vnet.js';
 import { assign, mix32 } from '../../ops/index.js';
@@ -24,6 +25,11 @@ export interface SdsState {
   readonly teacher: VNet | null;
   /** Host stream of cube positions. */
   readonly cubes: RandomStream;
+  /**
+   * Whether S1's training forward is run twice per mixed input so that only one student's activations
+   * are held at a time (config.studentActivations, 'auto' resolved against the backend's memory limit).
+   */
+  readonly recomputeFirstStudent: boolean;
   /** Self-training iterations finished; the next one is t = iteration + 1. */
   iteration: number;
 }
@@ -82,7 +88,26 @@ export function createSdsState(backend: Backend, config: SdsConfig, options: Cre
       }),
     };
   });
-  return { backend, config, students, teacher, cubes: new RandomStream(config.seed, 0x5d5), iteration: 0 };
+  const recomputeFirstStudent = count === 2 && recomputes(backend, config);
+  return { backend, config, students, teacher, cubes: new RandomStream(config.seed, 0x5d5), recomputeFirstStudent, iteration: 0 };
+}
+
+/**
+ * 'auto': recompute where the backend states a memory limit (wasm: maxMemoryBytes) below what keeping
+ * both students' activations takes by memoryPlan's estimate for one mixed input: two students'
+ * parameters, gradients, momentum, activations and inputs, the teacher's weights, one backward's
+ * workspace, and a quarter more for what it leaves out (the batch, losses, pseudo-labels, the
+ * allocator's slack: measured 1.06-1.2 x the estimate). LA on wasm32: 4.2 GB estimated, 4.4 GB measured,
+ * against 4 GiB; the demo's patch: 0.3 GB.
+ */
+function recomputes(backend: Backend, config: SdsConfig): boolean {
+  if (config.studentActivations !== 'auto') return config.studentActivations === 'recompute';
+  const limit = backend.info().limits.maxMemoryBytes;
+  if (limit === undefined) return false;
+  const b = memoryPlan(config.network, config.patch, config.labeledBatch / 2).bytes;
+  const keeping =
+    2 * (b.parameters + b.gradients + b.optimizer + b.activations + b.io) + b.parameters + 3 * b.buffers + b.backwardWorkspace;
+  return 1.25 * keeping > limit;
 }
 
 /** The anchor network's value of each trained parameter, matched by name. */

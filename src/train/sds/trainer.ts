@@ -99,8 +99,9 @@ export interface SdsTrainResult {
   readonly checkpoint: Uint8Array;
 }
 
-/** Config fields a resumed run may change: how long it runs and how often it reports. */
+/** Config fields a resumed run may change: how long it runs, how often it reports, how it uses memory. */
 const RESUMABLE_CHANGES: readonly string[] = [
+  'studentActivations',
   'iterations',
   'stage1Iterations',
   'timeBudgetSeconds',
