@@ -154,11 +154,21 @@ function methodConfig(methodSpec: string, seed: number): FinetuneConfig | null {
   if (method === 'supervised' || method === 'mean-teacher' || method === 'sds')
     return merge({ ...common, mode: method, optimizer: fineTuning });
   if (method === 'recipe') {
-    // The recipe's iterations count its supervised warm-up too, so "equal iterations" holds in total.
-    const warmup = (overrides.adaptation as { supervisedWarmup?: number } | undefined)?.supervisedWarmup;
-    const recipeBudget: FinetuneConfig =
-      seconds > 0 ? budget : { iterations: Math.max(0, iterations - (warmup ?? SDS_ADAPT_PRESET.adaptation.supervisedWarmup)) };
-    return merge({ ...common, ...recipeBudget });
+    // The recipe's iterations count its supervised warm-up too, so "equal iterations" holds in total; as
+    // under a time budget (adaptation.warmupShare), the warm-up takes at most its share of them.
+    if (seconds > 0) return merge(common);
+    const given = overrides.adaptation as { supervisedWarmup?: number; warmupShare?: number } | undefined;
+    const preset = SDS_ADAPT_PRESET.adaptation;
+    const warmup = Math.min(
+      given?.supervisedWarmup ?? preset.supervisedWarmup,
+      Math.floor(iterations * (given?.warmupShare ?? preset.warmupShare)),
+    );
+    const config = merge(common) as { adaptation?: object };
+    return {
+      ...config,
+      iterations: (overrides.iterations as number | undefined) ?? iterations - warmup,
+      adaptation: { ...config.adaptation, supervisedWarmup: warmup },
+    } as FinetuneConfig;
   }
   throw new Error(`experiment-adapt: --methods: unknown '${methodSpec}'`);
 }

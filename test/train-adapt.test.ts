@@ -330,6 +330,27 @@ describe('adaptation modes of trainSds on the reference backend', () => {
     expect(r.iterations).toBeLessThan(10_000);
   });
 
+  it('ends the warm-up at its share of the time budget (adaptation.warmupShare), whichever comes first', async () => {
+    const budgeted = (warmupShare: number): Promise<Awaited<ReturnType<typeof trainSds>>> =>
+      trainSds({
+        backend: be,
+        labeled,
+        unlabeled,
+        config: config({ mode: 'sds', iterations: 10_000, timeBudgetSeconds: 2, adaptation: { supervisedWarmup: 10_000, warmupShare } }),
+        initial,
+      });
+    // No share for the warm-up: self-training starts at once and has the budget.
+    const none = await budgeted(0);
+    expect([none.aborted, none.stage1Iterations]).toEqual([false, 0]);
+    expect(none.iterations).toBeGreaterThanOrEqual(1);
+    // The whole budget: the warm-up stops short of its 10 000 iterations, and stage 2 finds its deadline passed.
+    const all = await budgeted(1);
+    expect(all.stage1Iterations).toBeGreaterThanOrEqual(1);
+    expect(all.stage1Iterations).toBeLessThan(10_000);
+    expect(all.iterations).toBe(0);
+    expect(() => config({ adaptation: { warmupShare: 1.5 } })).toThrow(/adaptation.warmupShare: expected a number in \[0, 1\]/);
+  });
+
   it('rejects a labeled mode without labels, and bad adaptation switches, with what was expected', async () => {
     await expect(trainSds({ backend: be, labeled: [], unlabeled, config: config({ mode: 'sds' }), initial })).rejects.toThrow(
       /labeled: expected at least one scan/,

@@ -100,6 +100,8 @@ export interface SdsConfig {
    * - `supervisedWarmup`: from pretrained weights, this many stage-1 iterations (the stage-1 loss on the
    *   labeled scans) before self-training, so the first pseudo-labels come from a teacher that has seen
    *   the site's labels (0: stage 2 starts from the weights, as the paper's stage 2 does);
+   * - `warmupShare`: with a `timeBudgetSeconds`, the warm-up also ends once this share of the budget is
+   *   spent, whichever comes first, so a short budget keeps time for self-training;
    * - `l2sp`: from pretrained weights, the weight of L2-SP's penalty l2sp / 2 * ||w - w_pretrained||^2 on
    *   every trained parameter of the students (warm-up and self-training), so a few local labels cannot
    *   pull the network far from what it learned on the original scanner (0: off, the paper);
@@ -113,6 +115,7 @@ export interface SdsConfig {
     readonly recalibrationPatchesPerScan: number;
     readonly studentBatchNorm: 'batch' | 'frozen';
     readonly supervisedWarmup: number;
+    readonly warmupShare: number;
     readonly l2sp: number;
     readonly wiseFt: number;
   };
@@ -161,7 +164,15 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
   validateEvery: 200,
   augmentation: { rot90Axial: true, flipAxes: ['x', 'y', 'z'] },
   inference: { strideInPlane: 18, strideDepth: 4, threshold: 0.5 },
-  adaptation: { recalibrate: 'none', recalibrationPatchesPerScan: 2, studentBatchNorm: 'batch', supervisedWarmup: 0, l2sp: 0, wiseFt: 1 },
+  adaptation: {
+    recalibrate: 'none',
+    recalibrationPatchesPerScan: 2,
+    studentBatchNorm: 'batch',
+    supervisedWarmup: 0,
+    warmupShare: 0.5,
+    l2sp: 0,
+    wiseFt: 1,
+  },
   studentActivations: 'auto',
   switches: { decayBothStudents: true, emaBatchNormStats: true, teacherDropoutForPseudoLabels: false, deploy: 'teacher' },
 });
@@ -206,6 +217,7 @@ export const SDS_ADAPT_PRESET: SdsConfig = deepFreeze({
     recalibrationPatchesPerScan: 2,
     studentBatchNorm: 'batch',
     supervisedWarmup: 200,
+    warmupShare: 0.5,
     l2sp: 0,
     wiseFt: 0.4,
   },
@@ -282,6 +294,7 @@ function validate(c: SdsConfig): void {
   if (c.adaptation.studentBatchNorm !== 'batch' && c.adaptation.studentBatchNorm !== 'frozen')
     fail('adaptation.studentBatchNorm', "'batch' or 'frozen'", c.adaptation.studentBatchNorm);
   int('adaptation.supervisedWarmup', c.adaptation.supervisedWarmup, 0);
+  num('adaptation.warmupShare', c.adaptation.warmupShare, 0, 1);
   num('adaptation.l2sp', c.adaptation.l2sp, 0, Number.MAX_VALUE);
   num('adaptation.wiseFt', c.adaptation.wiseFt, 0, 1);
   if (!['auto', 'keep', 'recompute'].includes(c.studentActivations))

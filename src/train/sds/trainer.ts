@@ -148,12 +148,20 @@ class Run {
   nonFiniteInARow = 0;
   /** performance.now() past which stage 2 starts no new iteration (config.timeBudgetSeconds). */
   readonly deadline: number;
+  /**
+   * performance.now() past which the adaptation warm-up (stage 1 from given weights) starts no new
+   * iteration: its share of the budget (adaptation.warmupShare), so a short budget keeps time for
+   * self-training. Stage 1 from scratch is not cut.
+   */
+  readonly warmupDeadline: number;
   constructor(
     readonly o: TrainSdsOptions,
     readonly sampler: SdsSampler,
   ) {
     const budget = o.config.timeBudgetSeconds;
-    this.deadline = budget > 0 ? performance.now() + budget * 1000 : Infinity;
+    const now = performance.now();
+    this.deadline = budget > 0 ? now + budget * 1000 : Infinity;
+    this.warmupDeadline = budget > 0 && o.initial !== undefined ? now + budget * o.config.adaptation.warmupShare * 1000 : Infinity;
   }
 
   async checkpoint(phase: Phase, state: SdsState): Promise<Uint8Array> {
@@ -216,7 +224,7 @@ class Run {
     while (state.iteration < of) {
       await yieldToEventLoop();
       if (signal?.aborted) return false;
-      if (phase === 'stage2' && performance.now() >= this.deadline) break;
+      if (performance.now() >= (phase === 'stage2' ? this.deadline : this.warmupDeadline)) break;
       const start = performance.now();
       const batch = this.sampler.draw(be, withUnlabeled);
       let event: SdsEvent;
