@@ -201,7 +201,8 @@ export const SDS_SMALL_CPU_PRESET: SdsConfig = deepFreeze({
  * the departures the adaptation benchmark measured and chose on validation scans (docs/results.md,
  * `npm run experiment:adapt`), each a switch in `adaptation`: batch-norm statistics re-estimated on the
  * local unlabeled scans before the warm-up, before self-training and for the deployed network
- * (`recalibrate: 'both'`); 200 supervised warm-up iterations on the labeled scans; the paper's lr 0.01
+ * (`recalibrate: 'both'`); 200 supervised warm-up iterations on the labeled scans (under a time budget at
+ * most half of it, `warmupShare`: 0.5 and 0.75 tied on validation scans at 60 s); the paper's lr 0.01
  * without its decay (0.003, the gentler fine-tuning rate, lost to it on validation scans at 300 s once
  * the blend below was in); the deployed teacher blended 0.4 of the way from the pretrained to the adapted
  * weights (`wiseFt: 0.4`, WiSE-FT), which kept every validation scan within 2 Dice points of the
