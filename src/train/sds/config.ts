@@ -125,7 +125,7 @@ export interface SdsConfig {
    * - 'recompute': one student's activations at a time: S1's forward on each mixed input runs first
    *   without keeping them (S2's loss needs only S1's logits), and again after S2's backward, with the
    *   same dropout masks and batch statistics, for its own backward: one more forward of S1 per input
-   *   (about 15 % of an iteration) for half the activation memory;
+   *   (two per iteration; its time cost has not been measured apart) for half the activation memory;
    * - 'auto': 'recompute' where the backend states a memory limit (wasm32: 4 GiB) that two students'
    *   training steps (memoryPlan) would not fit in, else 'keep'. The LA scale on wasm needs it.
    */
