@@ -137,7 +137,7 @@ function expectLongRun(r: SdsTrainResult, stage2: number): void {
     expect(Math.abs((h.alpha as number) - expected)).toBeLessThan(1e-6);
     expect(h.lr).toEqual([c.optimizer.lr, c.optimizer.lr]);
     // Only the loss scalars, the alpha and the volumes LCC needs come back: the same count every iteration.
-    expect(h.reads).toBe(6); // pseudo-labels 1 (both halves in one forward), losses 2, switch 2, alpha 1
+    expect(h.reads).toBe(4); // pseudo-label volumes 1, losses + alphas 1, the switch's label volumes 1 and scores 1
   }
   expect(r.deployed.network).toBe('teacher');
 }
@@ -169,7 +169,7 @@ describe('trainSds on the reference backend (stage 1: 1 iteration, stage 2: 2)',
       'checkpoint:stage2:2',
     ]);
     const it1 = events[3] as Extract<SdsTrainerEvent, { type: 'iteration' }>;
-    expect(it1).toMatchObject({ mode: 'sds', of: 2, reads: 6 });
+    expect(it1).toMatchObject({ mode: 'sds', of: 2, reads: 4 });
     expect(it1.etaMs).toBeGreaterThan(0);
     expect((events[6] as { etaMs: number }).etaMs).toBe(0);
     expect(result).toMatchObject({ stage1Iterations: 1, iterations: 2, aborted: false });

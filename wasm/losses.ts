@@ -223,3 +223,26 @@ export function disagreementMseF32(
   }
   store<f32>(loss, <f32>(weightedError / norm));
 }
+
+// METHOD.md step 7, one student's switch score: the mean cross-entropy of its logits against its
+// cleaned labels over the voxels where the other student's cleaned labels agree (src/ops/agreement.ts).
+// One pass, float64 sums in voxel order like the reference; it reads logits once per agreeing voxel.
+export function agreementCeF32(
+  z: usize, labels: usize, labelBytes: i32, other: usize, otherBytes: i32, loss: usize, n: i32, c: i32, s: i32,
+): void {
+  let total: f64 = 0;
+  let agreeing: f64 = 0;
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      const y = labelAt(labels, labelBytes, b * s + v);
+      if (labelAt(other, otherBytes, b * s + v) != y) continue;
+      agreeing += 1;
+      let mx = -Infinity;
+      for (let ch = 0; ch < c; ch++) mx = max(mx, logitAt(z, b, ch, c, s, v));
+      let sum: f64 = 0;
+      for (let ch = 0; ch < c; ch++) sum += Math.exp(logitAt(z, b, ch, c, s, v) - mx);
+      total += mx + Math.log(sum) - logitAt(z, b, y, c, s, v);
+    }
+  }
+  store<f32>(loss, <f32>(total / (agreeing + REGION_EPS)));
+}

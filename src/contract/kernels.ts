@@ -103,6 +103,11 @@ export interface KernelSignatures {
    * only (no gradient through D or `other`).
    */
   disagreementMse(logits: Tensor, other: Tensor, target: Tensor, mask: Tensor, p: DisagreementMseParams): LossAndGrad;
+  /**
+   * METHOD.md step 7, one student's switch score: sum_v A(v) CE(logits(v), labels(v)) / (sum_v A(v) + 1e-16)
+   * with A = [labels == other], a scalar left on the device.
+   */
+  agreementCrossEntropy(logits: Tensor, labels: Tensor, other: Tensor): Tensor;
   /** PyTorch SGD with momentum and weight decay (dampening 0, no Nesterov), in place. */
   sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor, p: SgdParams): void;
   /** alpha_t = 1 - max(1 / (1 + t), floor) * exp(-temperature * loss), computed on the device. */
@@ -121,6 +126,8 @@ export interface KernelSignatures {
   mean(x: Tensor): Tensor;
   /** A new tensor with the same contents. */
   copy(x: Tensor): Tensor;
+  /** Same-dtype tensors joined along the first axis; scalars [] become [K]. */
+  concat(xs: readonly Tensor[]): Tensor;
   /** dst = src, in place (teacher initialisation, restoring checkpoints). */
   assign(dst: Tensor, src: Tensor): void;
 }

@@ -1,4 +1,5 @@
 // Every op: its dispatch function (validates, then calls the backend's kernel) and its CPU reference.
+export * from './agreement.js';
 export * from './batch-norm.js';
 export * from './channel.js';
 export * from './conv-geometry.js';

@@ -175,6 +175,27 @@ function disagreementCase(
   };
 }
 
+/**
+ * The switch's score: each student's own labels and the other's; `agreeing` 'none' shifts the other's
+ * labels by one class, so no voxel counts and the score is 0 / (0 + 1e-16) = 0.
+ */
+function agreementCase(x: readonly number[], labelDType: 'uint8' | 'int32', agreeing: 'some' | 'none' = 'some'): OpCase {
+  const labelShape = [x[0], ...x.slice(2)];
+  return {
+    kernel: 'agreementCrossEntropy',
+    name: `logits ${shape(x)} ${labelDType} labels, ${agreeing} agreeing`,
+    inputs: () => {
+      const labels = randomLabels(seed(), labelShape, x[1], labelDType);
+      const other =
+        agreeing === 'none'
+          ? { data: labels.data.map((y) => (y + 1) % x[1]), shape: labels.shape }
+          : randomLabels(seed(), labelShape, Math.min(x[1], 2), labelDType);
+      return { logits: randomFloat32(seed(), x, -4, 4), labels, other };
+    },
+    run: (b, t) => ({ c: ops.agreementCrossEntropy(b, t.logits, t.labels, t.other) }),
+  };
+}
+
 /** A case over one tensor x given ready-made (labels, levels, floats) so dtype-generic ops see every dtype. */
 function hostCase(kernel: KernelName, name: string, inputs: () => Inputs, run: OpCase['run']): OpCase {
   return { kernel, name, inputs, run };
@@ -285,6 +306,35 @@ export const OP_CASES: readonly OpCase[] = [
   diceCeCase([2, 2, 17, 20, 25], 'inside', 0.5),
   diceCeCase([2, 2, 17, 20, 25], null, 1),
   disagreementCase([2, 3, 5, 7, 6], 1, 0.5),
+  agreementCase([2, 3, 5, 7, 6], 'uint8'),
+  agreementCase([1, 2, 9, 4, 11], 'int32'),
+  agreementCase([2, 3, 3, 4, 5], 'uint8', 'none'),
+  // More voxels than one WebGPU partial-sum chunk, so the finalize folds several.
+  agreementCase([2, 3, 17, 20, 25], 'uint8'),
+  hostCase(
+    'concat',
+    'float32 2x3x4x5x3 + 1x3x4x5x3',
+    () => ({ a: randomFloat32(seed(), [2, 3, 4, 5, 3]), b: randomFloat32(seed(), [1, 3, 4, 5, 3]) }),
+    (b, t) => ({ y: ops.concat(b, [t.a, t.b]) }),
+  ),
+  hostCase(
+    'concat',
+    'uint8 labels 1x5x7x6 three times',
+    () => ({ a: lab([1, 5, 7, 6])().x, b: lab([1, 5, 7, 6])().x, c: lab([1, 5, 7, 6])().x }),
+    (b, t) => ({ y: ops.concat(b, [t.a, t.b, t.c]) }),
+  ),
+  hostCase(
+    'concat',
+    'int32 2x3 + 3x3',
+    () => ({ a: lab([2, 3], 'int32')().x, b: lab([3, 3], 'int32')().x }),
+    (b, t) => ({ y: ops.concat(b, [t.a, t.b]) }),
+  ),
+  hostCase(
+    'concat',
+    'four float32 scalars -> [4]',
+    () => ({ a: scalarHost(0.25), b: scalarHost(-3), c: scalarHost(1e-7), d: scalarHost(7) }),
+    (b, t) => ({ y: ops.concat(b, [t.a, t.b, t.c, t.d]) }),
+  ),
   disagreementCase([1, 2, 9, 4, 11], 0.5, 1, 'int32'),
   floatCase(
     'sgdStep',

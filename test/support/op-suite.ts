@@ -38,6 +38,7 @@ export const DEFAULT_OP_TOLERANCES: Readonly<Record<KernelName, number>> = {
   mean: REDUCTION,
   diceCeLoss: REDUCTION,
   disagreementMse: REDUCTION,
+  agreementCrossEntropy: REDUCTION,
   softmax: ELEMENTWISE * 2,
   laEmaAlpha: ELEMENTWISE,
   addChannelBias: ELEMENTWISE,
@@ -55,6 +56,7 @@ export const DEFAULT_OP_TOLERANCES: Readonly<Record<KernelName, number>> = {
   flip: 0,
   rot90: 0,
   copy: 0,
+  concat: 0,
   assign: 0,
 };
 
@@ -187,6 +189,33 @@ export function describeOpSuite(
         const geometry = { stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1] } as const;
         expectSdsError(() => ops.conv3d(b, logits, w, null, geometry), 'E_INVALID_ARGUMENT');
         [logits, floatLabels, w].forEach((t) => b.dispose(t));
+      });
+
+      it('rejects concat of mixed dtypes or shapes, and agreementCrossEntropy labels of another shape, saying what was found', () => {
+        const b = under();
+        const a = upload(b, [2, 3, 4]);
+        const narrower = upload(b, [1, 3, 5]);
+        const labels = b.upload(randomLabels(3, [2, 3, 4], 2).data, [2, 3, 4]);
+        const refused = (run: () => unknown, code: string, message: RegExp): void => {
+          expectSdsError(run, code);
+          expect(() => run()).toThrow(message);
+        };
+        refused(
+          () => ops.concat(b, [a, narrower]),
+          'E_SHAPE_MISMATCH',
+          /concat: xs\[1\]: expected shape \[\*, 3, 4\] like xs\[0\] \[2, 3, 4\], found \[1, 3, 5\]/,
+        );
+        refused(() => ops.concat(b, [a, labels]), 'E_DTYPE_MISMATCH', /concat: xs\[1\]: expected dtype float32 \(xs\[0\]'s\), found uint8/);
+        refused(() => ops.concat(b, []), 'E_INVALID_ARGUMENT', /expected at least one tensor/);
+        const logits = upload(b, [1, 2, 3, 3, 3]);
+        const wrong = b.upload(randomLabels(4, [1, 3, 3, 2], 2).data, [1, 3, 3, 2]);
+        const right = b.upload(randomLabels(5, [1, 3, 3, 3], 2).data, [1, 3, 3, 3]);
+        refused(
+          () => ops.agreementCrossEntropy(b, logits, right, wrong),
+          'E_SHAPE_MISMATCH',
+          /agreementCrossEntropy: other: expected shape \[1, 3, 3, 3\], found \[1, 3, 3, 2\]/,
+        );
+        [a, narrower, labels, logits, wrong, right].forEach((t) => b.dispose(t));
       });
 
       it('rejects disposed tensors with E_DISPOSED and foreign ones with E_WRONG_BACKEND', () => {

@@ -193,6 +193,14 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       rt.release(probs);
       return { loss, grad };
     },
+    agreementCrossEntropy: (logits, target, other) => {
+      const [n, c, s] = channels(logits);
+      return unary(
+        logits,
+        (y) => k.agreementCeF32(ptr(logits), ptr(target), labelBytes(target), ptr(other), labelBytes(other), ptr(y), n, c, s),
+        [],
+      );
+    },
     sgdStep: (param, grad, momentumBuffer, p) =>
       rt.submit(
         rangeStep('sgdStepRange', k.elementUnits(param.size), param.size, [
@@ -227,6 +235,16 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
     copy: (x) => {
       const y = newTensor(rt, x.shape, x.dtype);
       copyStep(rt, ptr(y), ptr(x), bytesOf(x));
+      return y;
+    },
+    concat: (xs) => {
+      const lead = xs.reduce((n, x) => n + (x.shape.length === 0 ? 1 : x.shape[0]), 0);
+      const y = newTensor(rt, [lead, ...xs[0].shape.slice(1)], xs[0].dtype);
+      let offset = 0;
+      for (const x of xs) {
+        copyStep(rt, ptr(y) + offset, ptr(x), bytesOf(x));
+        offset += bytesOf(x);
+      }
       return y;
     },
     assign: (dst, src) => copyStep(rt, ptr(dst), ptr(src), bytesOf(dst)),

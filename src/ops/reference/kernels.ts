@@ -8,10 +8,11 @@ import {
   batchNormReluTrainReference,
   batchNormTrainReference,
 } from '../batch-norm.js';
+import { agreementCrossEntropyReference } from '../agreement.js';
 import { addChannelBiasReference, channelScaleReference, channelSumReference } from '../channel.js';
 import { conv3dReference } from '../conv3d.js';
 import { conv3dBackwardDataReference, conv3dBackwardFilterReference } from '../conv3d-backward.js';
-import { assignReference, copyReference } from '../copy.js';
+import { assignReference, concatReference, copyReference } from '../copy.js';
 import { cubeMaskReference, cutMixReference } from '../cut-mix.js';
 import type { Dense, FloatArray, LabelArray, NumericArray } from '../dense.js';
 import { diceCeLossReference } from '../dice-ce.js';
@@ -85,6 +86,7 @@ export const referenceKernels: Kernels = {
     const r = disagreementMseReference(view(logits), view<FloatArray>(other), labels(target), masks(mask), p);
     return { loss: wrap(r.loss), grad: wrap(r.grad) };
   },
+  agreementCrossEntropy: (logits, target, other) => wrap(agreementCrossEntropyReference(view(logits), labels(target), labels(other))),
   sgdStep: (param, grad, momentumBuffer, p) => sgdStepReference(view(param), view(grad), view(momentumBuffer), p),
   laEmaAlpha: (loss, p) => wrap(laEmaAlphaReference(view(loss), p)),
   emaUpdate: (target, source, alpha) => emaUpdateReference(view(target), view(source), view(alpha)),
@@ -95,5 +97,6 @@ export const referenceKernels: Kernels = {
   sum: (x) => wrap(sumReference(view(x))),
   mean: (x) => wrap(meanReference(view(x))),
   copy: (x) => wrap(copyReference(view<NumericArray>(x))),
+  concat: (xs) => wrap(concatReference(xs.map((x) => view<NumericArray>(x)))),
   assign: (dst, src) => assignReference(view<NumericArray>(dst), view<NumericArray>(src)),
 };

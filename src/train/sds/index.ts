@@ -12,7 +12,7 @@ export {
 export { pseudoLabels, type PseudoLabelOptions } from './pseudo-labels.js';
 export { studentLoss } from './student-loss.js';
 export { takeGradients, addGradients, updateStudent } from './update-student.js';
-export { agreementConfidence, chooseStudent, selectStudent, type Selection, type StudentView } from './select-student.js';
+export { chooseStudent, selectStudent, type Selection } from './select-student.js';
 export { laEmaAlphaFor, fixedEmaAlpha, laEmaUpdate, entryTensor } from './la-ema.js';
 export { createSdsState, disposeSdsState, copyWeights, type SdsState, type Student, type CreateSdsStateOptions } from './state.js';
 export { sdsIteration, type SdsBatch, type SdsEvent } from './iteration.js';

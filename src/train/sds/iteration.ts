@@ -8,7 +8,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { entropyLoss } from '../../nn/entropy-loss.js';
 import { supervisedLoss } from '../../nn/loss.js';
 import type { VNet } from '../../nn/vnet.js';
-import { add, assign, copy, cutMix } from '../../ops/index.js';
+import { add, assign, concat, copy, cutMix } from '../../ops/index.js';
 import type { LossAndGrad } from '../../contract/kernels.js';
 import type { SdsMode } from './config.js';
 import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
@@ -103,6 +103,12 @@ function restoreRunningStats(be: SdsState['backend'], stats: RunningStats): void
 
 function disposeRunningStats(be: SdsState['backend'], stats: RunningStats): void {
   for (const b of stats.buffers) be.dispose(b.saved);
+}
+
+/** Adds `t` to the tensors the caller disposes, and returns it. */
+function track(owned: Tensor[], t: Tensor): Tensor {
+  owned.push(t);
+  return t;
 }
 
 /** Runs steps 1-8 (or the mode's subset) on `batch`, updating `state` in place. */
@@ -223,9 +229,14 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
       for (const net of nets) net.releaseCache();
       disposeCutMixBatch(be, mixed);
     }
-    // 6. One SGD step per student whose loss is finite; a non-finite one is skipped and undone.
-    const losses: number[] = [];
-    for (let k = 0; k < totals.length; k++) losses.push((await reads.read(totals[k]))[0]);
+    // 6. One SGD step per student whose loss is finite; a non-finite one is skipped and undone. LA-EMA's
+    // alpha for every student is computed now, on the device, so the losses and the alphas come back
+    // in one read and the teacher update in step 8 needs none.
+    const laEma = mode === 'sds' || mode === 'sds-no-switch';
+    const alphas = laEma ? totals.map((loss) => laEmaAlphaFor(be, loss, t, config.laEma.temperature, config.laEma.floor)) : [];
+    owned.push(...alphas);
+    const scalars = Array.from((await reads.read(track(owned, concat(be, [...totals, ...alphas])))) as Float32Array);
+    const losses = scalars.slice(0, totals.length);
     const skipped = losses.flatMap((v, k) => (Number.isFinite(v) ? [] : [k]));
     for (const k of skipped) restoreRunningStats(be, stats[k]);
     const lr = students.map((s, k) => (skipped.includes(k) ? s.optimizer.lr : updateStudent(s.optimizer)));
@@ -241,14 +252,11 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
       selected = s.selected;
       confidence = s.confidence;
     }
-    // 8. The teacher follows the selected student: LA-EMA or the baselines' fixed EMA.
-    const alphaTensor =
-      mode === 'sds' || mode === 'sds-no-switch'
-        ? laEmaAlphaFor(be, totals[selected], t, config.laEma.temperature, config.laEma.floor)
-        : be.upload(new Float32Array([fixedEmaAlpha(t, config.fixedEma.alphaMax)]), []);
-    owned.push(alphaTensor);
+    // 8. The teacher follows the selected student: LA-EMA or the baselines' fixed EMA (alpha from the
+    // host, stored as float32 like every device scalar).
+    const alpha = laEma ? scalars[totals.length + selected] : Math.fround(fixedEmaAlpha(t, config.fixedEma.alphaMax));
+    const alphaTensor = laEma ? alphas[selected] : track(owned, be.upload(new Float32Array([alpha]), []));
     laEmaUpdate(be, teacher, nets[selected], alphaTensor, config.switches.emaBatchNormStats);
-    const alpha = (await reads.read(alphaTensor))[0];
     return { losses, confidence, selected, alpha, lr, ...skippedField };
   } finally {
     // totals may have a hole if a backward threw between the recomputing path's two students.

@@ -3,7 +3,7 @@ import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type Connectivity, keepLargestComponentPerSample } from '../../infer/connected-components.js';
 import type { VNet } from '../../nn/vnet.js';
-import { argmax } from '../../ops/index.js';
+import { argmax, concat } from '../../ops/index.js';
 import type { ReadCounter } from './reads.js';
 
 export interface PseudoLabelOptions {
@@ -13,39 +13,66 @@ export interface PseudoLabelOptions {
 }
 
 /**
- * Pseudo-labels [N, D, H, W] uint8 for unlabeled images [N, 1, D, H, W]: the teacher's argmax (on the
- * device), read back once, cleaned per sample and class to its largest 26-connected component on the
- * host (LCC has no kernel: union-find is sequential), and uploaded again (pseudoLabels). The caller owns
- * the result. The teacher's mode is restored afterwards.
+ * The teacher's pseudo-labels of the parts (unlabeled images [n_i, 1, D, H, W], one forward each) as
+ * one host array [sum n_i, D, H, W] uint8: argmax on the device, every part's in one read-back, then
+ * each sample and class cleaned to its largest 26-connected component on the host (LCC has no kernel:
+ * union-find is sequential). The teacher's mode is restored afterwards.
  */
-async function hostPseudoLabels(
+async function teacherLabels(
   backend: Backend,
   teacher: VNet,
-  unlabeled: Tensor,
+  parts: readonly Tensor[],
   options: PseudoLabelOptions,
   reads: ReadCounter,
-): Promise<{ labels: Uint8Array; shape: number[] }> {
-  const wasTraining = teacher.isTraining;
-  if (options.trainMode) teacher.train();
-  else teacher.eval();
-  let classes: Tensor;
+): Promise<Uint8Array> {
+  const joined = teacherArgmax(backend, teacher, parts, options.trainMode);
+  let hard: Uint8Array;
   try {
-    const logits = teacher.forward(unlabeled);
-    classes = argmax(backend, logits);
-    backend.dispose(logits);
+    hard = (await reads.read(joined)) as Uint8Array;
   } finally {
-    // A train-mode forward keeps its intermediates for a backward that never comes.
+    backend.dispose(joined);
+  }
+  const samples = parts.reduce((n, x) => n + x.shape[0], 0);
+  return keepLargestComponentPerSample(hard, [samples, ...parts[0].shape.slice(2)], { connectivity: options.connectivity });
+}
+
+/** argmax T(x) of every part, joined along N on the device; the teacher's mode is restored. */
+function teacherArgmax(backend: Backend, teacher: VNet, parts: readonly Tensor[], trainMode: boolean): Tensor {
+  const wasTraining = teacher.isTraining;
+  if (trainMode) teacher.train();
+  else teacher.eval();
+  const classes: Tensor[] = [];
+  let joined: Tensor | null = null;
+  try {
+    for (const x of parts) {
+      const logits = teacher.forward(x);
+      classes.push(argmax(backend, logits));
+      backend.dispose(logits);
+      // A train-mode forward keeps its intermediates for a backward that never comes.
+      teacher.releaseCache();
+    }
+    joined = classes.length === 1 ? classes[0] : concat(backend, classes);
+    return joined;
+  } finally {
+    for (const c of classes) if (c !== joined) backend.dispose(c);
     teacher.releaseCache();
     if (wasTraining) teacher.train();
     else teacher.eval();
   }
-  const hard = (await reads.read(classes)) as Uint8Array;
-  backend.dispose(classes);
-  const shape = [unlabeled.shape[0], ...unlabeled.shape.slice(2)];
-  return { labels: keepLargestComponentPerSample(hard, shape, { connectivity: options.connectivity }), shape };
 }
 
-/** Host pseudo-labels of one batch, then uploaded. */
+/** Uploads consecutive samples of host labels [N, D, H, W] as tensors of `counts` samples each. */
+function uploadSplit(backend: Backend, labels: Uint8Array, spatial: readonly number[], counts: readonly number[]): Tensor[] {
+  const perSample = labels.length / counts.reduce((a, b) => a + b, 0);
+  let offset = 0;
+  return counts.map((n) => {
+    const t = backend.upload(labels.subarray(offset * perSample, (offset + n) * perSample), [n, ...spatial]);
+    offset += n;
+    return t;
+  });
+}
+
+/** The teacher's pseudo-labels of one batch, uploaded; the caller owns them. */
 export async function pseudoLabels(
   backend: Backend,
   teacher: VNet,
@@ -53,15 +80,15 @@ export async function pseudoLabels(
   options: PseudoLabelOptions,
   reads: ReadCounter,
 ): Promise<Tensor> {
-  const { labels, shape } = await hostPseudoLabels(backend, teacher, unlabeled, options, reads);
-  return backend.upload(labels, shape);
+  const labels = await teacherLabels(backend, teacher, [unlabeled], options, reads);
+  return backend.upload(labels, [unlabeled.shape[0], ...unlabeled.shape.slice(2)]);
 }
 
 /**
- * Pseudo-labels of both unlabeled halves. With the halves also given as one batch and the teacher in
- * eval mode, one forward and one read-back serve both (each sample's logits do not depend on the
- * others' in eval mode); in train mode (batch statistics, dropout) each half keeps its own forward, as
- * the method runs it.
+ * Pseudo-labels of both unlabeled halves, in one read-back. With the halves also given as one batch
+ * and the teacher in eval mode, one forward serves both (each sample's logits do not depend on the
+ * others' in eval mode); in train mode (batch statistics, dropout) each half keeps its own forward,
+ * as the method runs it.
  */
 export async function pseudoLabelHalves(
   backend: Backend,
@@ -70,15 +97,8 @@ export async function pseudoLabelHalves(
   options: PseudoLabelOptions,
   reads: ReadCounter,
 ): Promise<[Tensor, Tensor]> {
-  if (b.unlabeled === undefined || options.trainMode) {
-    const a = await pseudoLabels(backend, teacher, b.unlabeledA, options, reads);
-    return [a, await pseudoLabels(backend, teacher, b.unlabeledB, options, reads)];
-  }
-  const { labels, shape } = await hostPseudoLabels(backend, teacher, b.unlabeled, options, reads);
-  const nA = b.unlabeledA.shape[0];
-  const perSample = labels.length / shape[0];
-  return [
-    backend.upload(labels.subarray(0, nA * perSample), [nA, ...shape.slice(1)]),
-    backend.upload(labels.subarray(nA * perSample), [shape[0] - nA, ...shape.slice(1)]),
-  ];
+  const parts = b.unlabeled === undefined || options.trainMode ? [b.unlabeledA, b.unlabeledB] : [b.unlabeled];
+  const labels = await teacherLabels(backend, teacher, parts, options, reads);
+  const [a, rest] = uploadSplit(backend, labels, b.unlabeledA.shape.slice(2), [b.unlabeledA.shape[0], b.unlabeledB.shape[0]]);
+  return [a, rest];
 }

@@ -116,5 +116,17 @@ export function makeElementwiseKernels(ctx: WebGpuContext) {
     assign(dst: Tensor, src: Tensor): void {
       copyInto(dst, src);
     },
+
+    concat(xs: readonly Tensor[]): Tensor {
+      const lead = xs.reduce((n, x) => n + (x.shape.length === 0 ? 1 : x.shape[0]), 0);
+      const out = ctx.alloc([lead, ...xs[0].shape.slice(1)], xs[0].dtype, 'concat');
+      let offset = 0;
+      for (const x of xs) {
+        const bytes = x.size * BYTES_PER_GPU_ELEMENT;
+        ctx.runtime.copy(ctx.buffer(x, 'concat: xs'), 0, ctx.buffer(out), offset, bytes);
+        offset += bytes;
+      }
+      return out;
+    },
   } satisfies Partial<KernelSignatures>;
 }

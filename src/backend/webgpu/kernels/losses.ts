@@ -1,4 +1,5 @@
 import type { Tensor } from '../../../core/tensor.js';
+import agreementPartialsSource from '../../../../shaders/agreement-ce-partials.wgsl';
 import type { KernelSignatures, LossAndGrad } from '../../../contract/kernels.js';
 import type { DiceCeParams, DisagreementMseParams } from '../../../contract/params.js';
 import diceCeFinalizeSource from '../../../../shaders/dice-ce-finalize.wgsl';
@@ -68,6 +69,7 @@ export function makeLossKernels(ctx: WebGpuContext) {
 
   const diceCePrograms = perClassCount(buildDiceCePrograms);
   const msePrograms = perClassCount(buildMsePrograms);
+  const agreementPrograms = perClassCount(buildAgreementPrograms);
 
   function buildDiceCePrograms(classes: number) {
     const constants = { C: classes, Q: diceQuantities(classes), WG: maxWorkgroup };
@@ -137,7 +139,53 @@ export function makeLossKernels(ctx: WebGpuContext) {
     };
   }
 
+  /** The switch's score: its own partial sums, then the disagreement loss's finalize (same partials layout). */
+  function buildAgreementPrograms(classes: number) {
+    return {
+      partials: {
+        name: 'agreement-ce-partials',
+        source: agreementPartialsSource,
+        includes: [softmaxSource, workgroupSumSource],
+        uniforms: [
+          ['voxels', 'u32'],
+          ['spatial', 'u32'],
+          ['items', 'u32'],
+        ],
+        constants: { C: classes, WG: sumWorkgroup },
+      } satisfies ProgramInfo,
+      finalize: msePrograms(classes).finalize,
+    };
+  }
+
   return {
+    agreementCrossEntropy(logits: Tensor, labels: Tensor, other: Tensor): Tensor {
+      const [samples, classes] = logits.shape;
+      const voxels = logits.size / classes;
+      const programs = agreementPrograms(classes);
+      const { chunks, items } = chunking(voxels, sumWorkgroup);
+      const partials = ctx.alloc([chunks, 2], 'float32', 'agreement-ce-partials');
+      const stats = ctx.alloc([1], 'float32', 'agreement-ce-stats');
+      const score = ctx.alloc([], 'float32', 'agreement-ce');
+      ctx.runtime.run(programs.partials, {
+        buffers: [
+          ctx.buffer(logits, 'agreementCrossEntropy: logits'),
+          ctx.buffer(labels, 'agreementCrossEntropy: labels'),
+          ctx.buffer(other, 'agreementCrossEntropy: other'),
+          ctx.buffer(partials),
+        ],
+        uniforms: [voxels, voxels / samples, items],
+        workgroups: [chunks],
+      });
+      ctx.runtime.run(programs.finalize, {
+        buffers: [ctx.buffer(partials), ctx.buffer(stats), ctx.buffer(score)],
+        uniforms: [chunks],
+        workgroups: [1],
+      });
+      ctx.release(partials);
+      ctx.release(stats);
+      return score;
+    },
+
     diceCeLoss(logits: Tensor, labels: Tensor, mask: Tensor | null, p: DiceCeParams): LossAndGrad {
       const [samples, classes] = logits.shape;
       const spatial = logits.size / (samples * classes);
