@@ -13,6 +13,8 @@
 // with sourceTrain / sourceVal / sourceTest name lists, e.g. scripts/adapt/split.json: train on
 // sourceTrain, validate on sourceVal, keep the best validated weights, report on sourceTest, which no
 // choice touched; without it: the first --train and last --val cases in name order, last weights)
+// --init FILE (start from these weights, e.g. to continue examples/models/ with a warm restart; with a
+// split they are validated first and stay the best unless training beats them)
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -59,6 +61,7 @@ const lr = num('lr', 0.01);
 const stepSize = num('step-size', Infinity);
 const gamma = num('gamma', 0.1);
 const splitPath = option('split', '');
+const initPath = option('init', '');
 
 if (!existsSync(join(dataDir, 'images'))) {
   console.error(`experiment-supervised: expected the hippocampus scans at ${dataDir} (see /work/shared/data/README.md)`);
@@ -84,6 +87,10 @@ console.log(
   `train ${train.length} (${train[0].name} .. ${train.at(-1)?.name}), validation ${val.length} (${val[0].name} .. ${val.at(-1)?.name})`,
 );
 const net = new VNet(backend, { nFilters, nClasses: 3 }, { seed });
+if (initPath) {
+  loadVNet(backend, net, new Uint8Array(await readFile(initPath)));
+  console.log(`initial weights: ${initPath}`);
+}
 const deadline = new AbortController();
 const started = performance.now();
 const timer = setTimeout(() => deadline.abort(), maxMinutes * 60_000);
@@ -111,6 +118,11 @@ let trainMs = 0;
 let reached = false;
 // With a split, the weights of the best validation so far (what is saved and tested).
 let best: { dice: number; iteration: number; bytes: Uint8Array } | null = null;
+if (initPath && split) {
+  const dice = meanScores(await evaluateScans(backend, net, val, { diceOnly: true }), 'dice').overall;
+  best = { dice, iteration: 0, bytes: await saveVNet(backend, net, { iteration: 0 }) };
+  console.log(`validation of the initial weights: mean foreground Dice ${dice.toFixed(4)}`);
+}
 while (trainer.iteration < maxIterations && !deadline.signal.aborted) {
   const r = await trainer.run(Math.min(evalEvery, maxIterations - trainer.iteration), maxIterations);
   trainMs += r.msPerIteration * r.iterations;
