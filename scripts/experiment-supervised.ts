@@ -13,6 +13,8 @@
 // with sourceTrain / sourceVal / sourceTest name lists, e.g. scripts/adapt/split.json: train on
 // sourceTrain, validate on sourceVal, keep the best validated weights, report on sourceTest, which no
 // choice touched; without it: the first --train and last --val cases in name order, last weights)
+// --augment nnunet (rotation, scaling, noise, brightness, contrast and gamma per patch with nnU-Net's
+// probabilities, src/train/augment.ts; default: crops and left-right flips only)
 // --init FILE (start from these weights, e.g. to continue examples/models/ with a warm restart; with a
 // split they are validated first and stay the best unless training beats them)
 import { register } from 'node:module';
@@ -27,6 +29,7 @@ import { loadVNet, saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
 import { evaluateScans, meanScores } from '../src/train/evaluate.js';
 import { listCases, loadCases } from '../src/train/node-cases.js';
 import { HIPPOCAMPUS_PATCH, SupervisedTrainer } from '../src/train/supervised.js';
+import { NNUNET_AUGMENTATION } from '../src/train/augment.js';
 
 // The WebGPU backend imports .wgsl sources; tsx needs the loader the benches use.
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
@@ -62,6 +65,9 @@ const stepSize = num('step-size', Infinity);
 const gamma = num('gamma', 0.1);
 const splitPath = option('split', '');
 const initPath = option('init', '');
+const augmentName = option('augment', 'none');
+if (augmentName !== 'none' && augmentName !== 'nnunet')
+  throw new Error(`experiment-supervised: --augment: expected none or nnunet, found ${augmentName}`);
 
 if (!existsSync(join(dataDir, 'images'))) {
   console.error(`experiment-supervised: expected the hippocampus scans at ${dataDir} (see /work/shared/data/README.md)`);
@@ -105,6 +111,7 @@ const trainer = new SupervisedTrainer({
   momentum: 0.9,
   weightDecay: 1e-4,
   flipAxes: ['x'],
+  ...(augmentName === 'nnunet' ? { augmentation: NNUNET_AUGMENTATION } : {}),
   seed,
   signal: deadline.signal,
   onProgress: (p) => {
@@ -191,7 +198,7 @@ if (write) {
     `Protocol: ${train.length} labeled training scans (${train[0].name} .. ${train.at(-1)?.name}), ${val.length} validation scans ` +
       `(${val[0].name} .. ${val.at(-1)?.name})${split ? `, ${test.length} test scans no choice touched (${splitPath})` : ''} ` +
       `from the Decathlon hippocampus set; V-Net nFilters ${nFilters}, batch norm, ` +
-      `dropout; random ${patch[2]}x${patch[1]}x${patch[0]} (X x Y x Z) patches, left-right flips, batch ${batchSize}; ` +
+      `dropout; random ${patch[2]}x${patch[1]}x${patch[0]} (X x Y x Z) patches, left-right flips${augmentName === 'nnunet' ? ', nnU-Net rotation / scaling / intensity augmentation' : ''}, batch ${batchSize}; ` +
       '(CE + Dice) / 2; SGD lr 0.01, momentum 0.9, weight decay 1e-4. Validation: whole scan padded to multiples of 16, ' +
       `argmax; stop at mean foreground Dice >= ${target} (checked every ${evalEvery} iterations) or after ` +
       `${maxIterations} iterations / ${maxMinutes} minutes.`,

@@ -9,7 +9,9 @@ import { assign } from '../src/ops/index.js';
 import { loadCases, type LabeledCase } from '../src/train/node-cases.js';
 import { writePatch, type PreparedScan } from '../src/train/patches.js';
 import { paddedShape, segmentWholeScan } from '../src/train/segment.js';
-import { trainSupervised } from '../src/train/supervised.js';
+import { SupervisedTrainer, trainSupervised } from '../src/train/supervised.js';
+import { NNUNET_AUGMENTATION, type PatchAugmentation } from '../src/train/augment.js';
+import type { Vec3 } from '../src/core/shape.js';
 import { cropOrPad, withData, zScoreNormalize } from '../src/volume/index.js';
 import { ensureWasmBuilt } from './support/wasm-build.js';
 
@@ -88,6 +90,28 @@ describe('trainSupervised / segmentWholeScan on real scans (wasm, 2 threads)', (
     expect(first).toBeGreaterThan(0.5); // an untrained net: CE ~ ln 3 and Dice loss near 1
     expect(last, `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`).toBeLessThan(first - 0.1);
     expect(await run(3)).toEqual(losses.slice(0, 3));
+  });
+
+  it('with nnU-Net augmentation: repeats exactly from its seed, trains on other patches, and refuses bad settings', async () => {
+    const run = async (augmentation?: PatchAugmentation): Promise<readonly number[]> => {
+      const net = new VNet(backend, { nFilters: 2, nClasses: 3 }, { seed: 3 });
+      try {
+        const options = { backend, net, labeled: cases, iterations: 3, batchSize: 2, patch: [32, 48, 32] as Vec3, seed: 11 };
+        return (await trainSupervised(augmentation ? { ...options, augmentation } : options)).losses;
+      } finally {
+        net.dispose();
+      }
+    };
+    // Every patch rotated and scaled, so the first batch already differs from the plain run's.
+    const always = { ...NNUNET_AUGMENTATION, rotationProbability: 1, scaleProbability: 1 };
+    const augmented = await run(always);
+    expect(augmented.every(Number.isFinite)).toBe(true);
+    expect(await run(always)).toEqual(augmented);
+    expect(augmented[0]).not.toBe((await run())[0]);
+    const net = new VNet(backend, { nFilters: 2, nClasses: 3 }, { seed: 3 });
+    const bad = { backend, net, labeled: cases, iterations: 1, batchSize: 1, augmentation: { ...always, scaleRange: [0, 1] as const } };
+    expect(() => new SupervisedTrainer(bad)).toThrow(/augmentation\.scaleRange: expected \[lo, hi\] with 0 < lo <= hi, found \[0, 1\]/);
+    net.dispose();
   });
 
   it('stops at an aborted signal and refuses bad options with SdsError codes', async () => {

@@ -27,6 +27,7 @@ import {
   type VolumeAxis,
   writePatch,
 } from './patches.js';
+import { augmentPatch, expectAugmentation, type PatchAugmentation } from './augment.js';
 import { RandomStream } from './random-stream.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -72,6 +73,11 @@ export interface TrainSupervisedOptions {
    * left-right is label-consistent; flipping y or z swaps anterior and posterior.
    */
   readonly flipAxes?: readonly VolumeAxis[];
+  /**
+   * Rotation, scaling and intensity transforms per patch after the crop and flips (augment.ts, e.g.
+   * NNUNET_AUGMENTATION), drawn from a stream of their own: without it a run is the same as before.
+   */
+  readonly augmentation?: PatchAugmentation;
   /** Seed of the patch sampling (the network's own seed fixes weights and dropout). Default 0. */
   readonly seed?: number;
   readonly onProgress?: (progress: SupervisedProgress) => void;
@@ -136,6 +142,7 @@ export class SupervisedTrainer {
   private readonly scans: PreparedScan[];
   private readonly sampler: ScanSampler;
   private readonly placementRng: RandomStream;
+  private readonly augmentRng: RandomStream;
   private readonly images: Float32Array;
   private readonly labels: Uint8Array;
   readonly optimizer: Sgd;
@@ -156,6 +163,8 @@ export class SupervisedTrainer {
     this.scans = labeled.map((pair, i) => prepareScan(pair, net.config.nClasses, `labeled[${i}]`));
     this.sampler = new ScanSampler(this.scans.length, new RandomStream(options.seed ?? 0, 1));
     this.placementRng = new RandomStream(options.seed ?? 0, 2);
+    this.augmentRng = new RandomStream(options.seed ?? 0, 3);
+    if (options.augmentation) expectAugmentation(options.augmentation);
     const voxels = sizeOf(this.patch);
     this.images = new Float32Array(batchSize * voxels);
     this.labels = new Uint8Array(batchSize * voxels);
@@ -191,6 +200,8 @@ export class SupervisedTrainer {
           const scan = this.scans[this.sampler.take()];
           const placement = randomPlacement(scan.shape, this.patch, this.flipAxes, this.placementRng);
           writePatch(scan, this.patch, placement, this.images, this.labels, n * voxels);
+          if (this.options.augmentation)
+            augmentPatch(this.images, this.labels, n * voxels, this.patch, this.options.augmentation, this.augmentRng);
         }
         const x = be.upload(this.images, [batchSize, 1, ...this.patch]);
         const y = be.upload(this.labels, [batchSize, ...this.patch]);
