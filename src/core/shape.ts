@@ -8,6 +8,12 @@ export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
 
 export const shapeString = (shape: Shape): string => `[${shape.join(', ')}]`;
 
+/** The shape of shapes joined along the first axis ([n_i, ...rest] -> [sum n_i, ...rest]); scalars [] count as one. */
+export const concatShape = (shapes: readonly Shape[]): Shape => [
+  shapes.reduce((n, s) => n + (s.length === 0 ? 1 : s[0]), 0),
+  ...shapes[0].slice(1),
+];
+
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export function expectShape(what: string, actual: Shape, expected: Shape): void {

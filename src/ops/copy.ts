@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { shapeString } from '../core/shape.js';
+import { concatShape, shapeString } from '../core/shape.js';
 import { type Dense, type NumericArray, allocLike, at, dense, put, zerosLike } from './dense.js';
 import { expectSameShape, expectTensorsOn } from './validate.js';
 
@@ -44,15 +44,16 @@ export function concat(backend: Backend, xs: readonly Tensor[]): Tensor {
 }
 
 export function concatReference<A extends NumericArray>(xs: readonly Dense<A>[]): Dense<A> {
-  const total = xs.reduce((n, x) => n + x.data.length, 0);
-  const lead = xs.reduce((n, x) => n + (x.shape.length === 0 ? 1 : x.shape[0]), 0);
-  const data = allocLike(xs[0].data, total);
+  const data = allocLike(
+    xs[0].data,
+    xs.reduce((n, x) => n + x.data.length, 0),
+  );
   let offset = 0;
   for (const x of xs) {
     for (let i = 0; i < x.data.length; i++) put(data, offset + i, at(x.data, i));
     offset += x.data.length;
   }
-  return dense(data, [lead, ...xs[0].shape.slice(1)]);
+  return dense(data, concatShape(xs.map((x) => x.shape)));
 }
 
 export function copyReference<A extends NumericArray>(x: Dense<A>): Dense<A> {

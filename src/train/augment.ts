@@ -101,22 +101,29 @@ export function transformPatch(
   for (let d = 0; d < D; d++)
     for (let h = 0; h < H; h++)
       for (let w = 0; w < W; w++) {
-        const [qw, qh, qd] = [w - cw, h - ch, d - cd];
+        const qw = w - cw;
+        const qh = h - ch;
+        const qd = d - cd;
         const sw = cw + m[0] * qw + m[1] * qh + m[2] * qd;
         const sh = ch + m[3] * qw + m[4] * qh + m[5] * qd;
         const sd = cd + m[6] * qw + m[7] * qh + m[8] * qd;
         const out = base + (d * H + h) * W + w;
-        const [nw, nh, nd] = [Math.round(sw), Math.round(sh), Math.round(sd)];
+        const nw = Math.round(sw);
+        const nh = Math.round(sh);
+        const nd = Math.round(sd);
         label[out] = nd >= 0 && nd < D && nh >= 0 && nh < H && nw >= 0 && nw < W ? srcLabel[(nd * H + nh) * W + nw] : 0;
-        const [w0, h0, d0] = [Math.floor(sw), Math.floor(sh), Math.floor(sd)];
-        const [fw, fh, fd] = [sw - w0, sh - h0, sd - d0];
-        let value = 0;
-        for (let k = 0; k < 8; k++) {
-          const [dd, dh, dw] = [(k >> 2) & 1, (k >> 1) & 1, k & 1];
-          const weight = (dd ? fd : 1 - fd) * (dh ? fh : 1 - fh) * (dw ? fw : 1 - fw);
-          if (weight !== 0) value += weight * at(d0 + dd, h0 + dh, w0 + dw);
-        }
-        image[out] = value;
+        const w0 = Math.floor(sw);
+        const h0 = Math.floor(sh);
+        const d0 = Math.floor(sd);
+        const fw = sw - w0;
+        const fh = sh - h0;
+        const fd = sd - d0;
+        // Trilinear: the 8 corners weighted by (1 - f) or f per axis.
+        const c00 = at(d0, h0, w0) * (1 - fw) + at(d0, h0, w0 + 1) * fw;
+        const c01 = at(d0, h0 + 1, w0) * (1 - fw) + at(d0, h0 + 1, w0 + 1) * fw;
+        const c10 = at(d0 + 1, h0, w0) * (1 - fw) + at(d0 + 1, h0, w0 + 1) * fw;
+        const c11 = at(d0 + 1, h0 + 1, w0) * (1 - fw) + at(d0 + 1, h0 + 1, w0 + 1) * fw;
+        image[out] = (c00 * (1 - fh) + c01 * fh) * (1 - fd) + (c10 * (1 - fh) + c11 * fh) * fd;
       }
 }
 
@@ -185,13 +192,9 @@ export function augmentPatch(
   rng: RandomStream,
 ): void {
   const radians = (a.rotationDegrees * Math.PI) / 180;
-  const rotate = rng.next() < a.rotationProbability;
-  const angles = [0, 1, 2].map(() => uniform(rng, -radians, radians));
-  const rescale = rng.next() < a.scaleProbability;
-  const scale = uniform(rng, a.scaleRange[0], a.scaleRange[1]);
-  if (rotate || rescale) {
-    const rotation = rotate ? rotationMatrix(angles[0], angles[1], angles[2]) : [1, 0, 0, 0, 1, 0, 0, 0, 1];
-    transformPatch(image, label, base, patch, rotation, rescale ? scale : 1);
-  }
+  const angle = (): number => uniform(rng, -radians, radians);
+  const rotation = rng.next() < a.rotationProbability ? rotationMatrix(angle(), angle(), angle()) : null;
+  const scale = rng.next() < a.scaleProbability ? uniform(rng, a.scaleRange[0], a.scaleRange[1]) : null;
+  if (rotation !== null || scale !== null) transformPatch(image, label, base, patch, rotation ?? rotationMatrix(0, 0, 0), scale ?? 1);
   augmentIntensities(image, base, patch[0] * patch[1] * patch[2], a, rng);
 }

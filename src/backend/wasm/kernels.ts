@@ -4,7 +4,7 @@
  * soon as its last step is submitted. Validation happened in ops/: nothing here checks shapes.
  */
 import type { Shape } from '../../core/shape.js';
-import { sizeOf } from '../../core/shape.js';
+import { concatShape, sizeOf } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../contract/kernels.js';
 import type { SpatialAxis } from '../../contract/params.js';
@@ -238,8 +238,11 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       return y;
     },
     concat: (xs) => {
-      const lead = xs.reduce((n, x) => n + (x.shape.length === 0 ? 1 : x.shape[0]), 0);
-      const y = newTensor(rt, [lead, ...xs[0].shape.slice(1)], xs[0].dtype);
+      const y = newTensor(
+        rt,
+        concatShape(xs.map((x) => x.shape)),
+        xs[0].dtype,
+      );
       let offset = 0;
       for (const x of xs) {
         copyStep(rt, ptr(y) + offset, ptr(x), bytesOf(x));

@@ -78,13 +78,14 @@ export async function selectStudent(
 /** One student's eval-mode logits on U, the parts joined along N; train mode is restored. */
 function studentLogits(backend: Backend, net: VNet, parts: readonly Tensor[]): Tensor {
   net.eval();
+  const chunks: Tensor[] = [];
+  let joined: Tensor | null = null;
   try {
-    const chunks = parts.map((x) => net.forward(x));
-    if (chunks.length === 1) return chunks[0];
-    const joined = concat(backend, chunks);
-    for (const c of chunks) backend.dispose(c);
+    for (const x of parts) chunks.push(net.forward(x));
+    joined = chunks.length === 1 ? chunks[0] : concat(backend, chunks);
     return joined;
   } finally {
+    for (const c of chunks) if (c !== joined) backend.dispose(c);
     net.train();
   }
 }

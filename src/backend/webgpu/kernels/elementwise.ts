@@ -1,4 +1,5 @@
 import type { Tensor } from '../../../core/tensor.js';
+import { concatShape } from '../../../core/shape.js';
 import type { KernelSignatures } from '../../../contract/kernels.js';
 import type { DropoutParams } from '../../../contract/params.js';
 import addSource from '../../../../shaders/add.wgsl';
@@ -118,8 +119,7 @@ export function makeElementwiseKernels(ctx: WebGpuContext) {
     },
 
     concat(xs: readonly Tensor[]): Tensor {
-      const lead = xs.reduce((n, x) => n + (x.shape.length === 0 ? 1 : x.shape[0]), 0);
-      const out = ctx.alloc([lead, ...xs[0].shape.slice(1)], xs[0].dtype, 'concat');
+      const out = ctx.alloc(concatShape(xs.map((x) => x.shape)), xs[0].dtype, 'concat');
       let offset = 0;
       for (const x of xs) {
         const bytes = x.size * BYTES_PER_GPU_ELEMENT;
