@@ -208,7 +208,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (wanted.includes('webgpu')) {
     let backend: Backend | null = null;
     try {
-      backend = await createWebGpuBackend();
+      // BENCH_SUBGROUPS=0: the workgroup-memory tree for every sum, to time what subgroups save.
+      backend = await createWebGpuBackend({ subgroups: process.env.BENCH_SUBGROUPS !== '0' });
     } catch (e) {
       const why = `webgpu skipped: no device (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
       console.log(why);
@@ -216,7 +217,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     let abandoned = false;
     if (backend !== null) {
-      const description = backend.info().description;
+      const description = `${backend.info().description} (subgroup sums at workgroup sizes: ${backend.info().details.subgroups})`;
       const software = /swiftshader/i.test(description);
       console.log(`\n${description}`);
       for (const c of cases) {

@@ -5,9 +5,10 @@
 // The input is viewed as [outer, channels, inner]; channel c's values, taken in (outer, inner) order,
 // form one sequence of length = outer * inner. Each workgroup sums one chunk of WG * ITEMS values of
 // one channel's sequence: every invocation adds ITEMS values WG apart (neighbouring invocations read
-// neighbouring addresses), then the workgroup adds its WG partial sums pairwise in a tree. Rounding
-// error grows with log2 of the length instead of linearly, and the order is fixed, so results repeat
-// bit for bit. Partial sums land as [channels, chunks]; the host repeats the pass on them (outer = 1)
+// neighbouring addresses), then the workgroup adds its WG partial sums with workgroup_sum (included
+// before this file: pairwise in a tree, shaders/workgroup-sum.wgsl, or by subgroups where the adapter
+// has them). Rounding error grows with log2 of the length instead of linearly, and the order is fixed,
+// so results repeat bit for bit. Partial sums land as [channels, chunks]; the host repeats the pass on them (outer = 1)
 // until one value per channel is left, and the last pass divides by `divisor` (1, or the count for
 // a mean). Chunking the whole sequence rather than each (outer, channel) row keeps the grid small
 // when rows are short (e.g. [N, C] inputs).
@@ -15,8 +16,6 @@
 
 override WG: u32 = 256u;
 override ITEMS: u32 = 4u;
-
-var<workgroup> scratch: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -40,13 +39,8 @@ fn main(
       acc += term((a * params.channels + c) * params.inner + v, c);
     }
   }
-  scratch[lid] = acc;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { scratch[lid] += scratch[lid + stride]; }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(lid, acc);
   if (lid == 0u) {
-    partials[group] = scratch[0] / params.divisor;
+    partials[group] = total / params.divisor;
   }
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebGpuContext } from '../src/backend/webgpu/context.js';
 import { acquireDevice } from '../src/backend/webgpu/device.js';
 import { makeLossKernels } from '../src/backend/webgpu/kernels/losses.js';
-import { GPU_PROFILES } from '../src/backend/webgpu/profile.js';
 import { WebGpuRuntime } from '../src/backend/webgpu/runtime.js';
+import { SUM_VARIANTS, sumWorkgroups } from './support/webgpu-sums.js';
 import type { Vec3 } from '../src/core/shape.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { dense } from '../src/ops/dense.js';
@@ -17,7 +17,7 @@ import { hostCubeMask, randomFloat32, randomLabels, randomLevels } from './suppo
  * shapes the shared op suite keeps small: several partial-sum chunks per sample (over 1,024 voxels),
  * ties in argmax, empty regions, int32 labels, and run-to-run determinism of the reduction.
  */
-describe.each(GPU_PROFILES)('webgpu loss kernels, profile %s', (profile) => {
+describe.each(SUM_VARIANTS)('webgpu loss kernels, profile $profile, $sums sums', ({ profile, sums }) => {
   let runtime: WebGpuRuntime;
   let ctx: WebGpuContext;
   let kernels: ReturnType<typeof makeLossKernels>;
@@ -26,7 +26,7 @@ describe.each(GPU_PROFILES)('webgpu loss kernels, profile %s', (profile) => {
   beforeAll(async () => {
     const { device } = await acquireDevice();
     runtime = new WebGpuRuntime(device);
-    ctx = new WebGpuContext(runtime, device.limits, profile);
+    ctx = new WebGpuContext(runtime, device.limits, profile, await sumWorkgroups(device, sums));
     kernels = makeLossKernels(ctx);
   });
   afterAll(() => runtime.destroy());

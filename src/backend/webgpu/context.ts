@@ -23,6 +23,8 @@ export class WebGpuContext {
     readonly limits: GPUSupportedLimits,
     /** Which program variants suit the adapter (profile.ts); kernels read it when they build programs. */
     readonly profile: GpuProfile = 'gpu',
+    /** Workgroup sizes whose sums may use subgroup operations (subgroups.ts); empty: the tree everywhere. */
+    readonly subgroupSizes: ReadonlySet<number> = new Set(),
   ) {}
 
   get device(): GPUDevice {

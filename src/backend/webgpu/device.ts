@@ -141,7 +141,9 @@ export async function acquireDevice(options: GpuDeviceOptions = {}): Promise<Acq
   if (!adapter) throw new SdsError('E_NO_ADAPTER', `no WebGPU adapter was found. ${HOW_TO_GET_ONE}`);
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredLimits, label: 'sds-web' });
+  // Subgroups speed up the workgroup sums where offered (subgroups.ts); nothing needs them.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'sds-web' });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   return {
     device,

@@ -8,10 +8,16 @@ import { type GpuDeviceOptions, acquireDevice } from './device.js';
 import { makeWebGpuKernels } from './kernels/index.js';
 import { type GpuProfile, profileForAdapter } from './profile.js';
 import { WebGpuRuntime } from './runtime.js';
+import { probeSubgroupWorkgroups } from './subgroups.js';
 
 export interface WebGpuBackendOptions extends GpuDeviceOptions {
   /** Program variants to use; by default chosen from the adapter info (profile.ts). */
   readonly profile?: GpuProfile;
+  /**
+   * Sum workgroups with subgroup operations where the adapter has the `subgroups` feature and the
+   * layout probe holds (subgroups.ts). Default true; false keeps the workgroup-memory tree everywhere.
+   */
+  readonly subgroups?: boolean;
 }
 
 export interface WebGpuBackend extends Backend {
@@ -32,7 +38,8 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const { device, adapterInfo } = await acquireDevice(options);
   const runtime = new WebGpuRuntime(device);
   const profile = options.profile ?? profileForAdapter(adapterInfo);
-  const ctx = new WebGpuContext(runtime, device.limits, profile);
+  const subgroupSizes = options.subgroups === false ? new Set<number>() : await probeSubgroupWorkgroups(device, device.limits);
+  const ctx = new WebGpuContext(runtime, device.limits, profile, subgroupSizes);
   const kernels = makeWebGpuKernels(ctx);
   const limits = device.limits;
 
@@ -62,7 +69,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
           maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
           maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
         },
-        details: { ...adapterInfo, profile },
+        details: { ...adapterInfo, profile, subgroups: [...subgroupSizes].join(',') || 'none' },
       };
     },
     stats: () => ({

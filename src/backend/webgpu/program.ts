@@ -20,6 +20,8 @@ export interface ProgramInfo {
   readonly constants?: Readonly<Record<string, number>>;
   /** Extra WGSL prepended to the source (e.g. shaders/random.wgsl). */
   readonly includes?: readonly string[];
+  /** WGSL extensions the program uses (`enable subgroups;`), which must open the module. */
+  readonly enables?: readonly string[];
 }
 
 export function uniformStructWgsl(fields: readonly UniformField[]): string {
@@ -29,7 +31,8 @@ export function uniformStructWgsl(fields: readonly UniformField[]): string {
 }
 
 export function fullSource(program: ProgramInfo): string {
-  return [uniformStructWgsl(program.uniforms), ...(program.includes ?? []), program.source].join('\n');
+  const enables = (program.enables ?? []).map((e) => `enable ${e};`);
+  return [...enables, uniformStructWgsl(program.uniforms), ...(program.includes ?? []), program.source].join('\n');
 }
 
 /** Bytes of the uniform block: 4 per field, rounded up to 16 (uniform struct alignment). */

@@ -10,11 +10,11 @@ import mseFinalizeSource from '../../../../shaders/disagreement-mse-finalize.wgs
 import mseGradSource from '../../../../shaders/disagreement-mse-grad.wgsl';
 import msePartialsSource from '../../../../shaders/disagreement-mse-partials.wgsl';
 import softmaxSource from '../../../../shaders/loss-softmax.wgsl';
-import workgroupSumSource from '../../../../shaders/loss-workgroup-sum.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
 import { reductionShape } from '../profile.js';
 import { grid1d } from '../runtime.js';
+import { workgroupSum } from '../subgroups.js';
 
 /**
  * The two losses of METHOD.md steps 4 and 5, each as three dispatches with no read-back: partial sums
@@ -60,6 +60,8 @@ export function makeLossKernels(ctx: WebGpuContext) {
   // The partial-sum and finalize passes tree-sum in workgroup memory (profile.ts says why the width
   // depends on the adapter); the per-voxel gradient passes keep the full width.
   const { workgroup: sumWorkgroup, itemsPerInvocation: itemsPerThread } = reductionShape(ctx.profile, maxWorkgroup);
+  // workgroup_sum for the passes that tree-sum: over subgroups where the adapter allows (subgroups.ts).
+  const sum = workgroupSum(ctx, sumWorkgroup);
 
   /** Chunks of `wg * items` voxels covering `voxels`, with items raised until the chunks fit one grid axis. */
   function chunking(voxels: number, wg: number): { chunks: number; items: number } {
@@ -76,9 +78,10 @@ export function makeLossKernels(ctx: WebGpuContext) {
     const sumConstants = { ...constants, WG: sumWorkgroup };
     return {
       partials: {
-        name: 'dice-ce-partials',
+        name: `dice-ce-partials${sum.tag}`,
         source: diceCePartialsSource,
-        includes: [softmaxSource, workgroupSumSource],
+        includes: [softmaxSource, ...sum.includes],
+        enables: sum.enables,
         uniforms: [
           ['spatial', 'u32'],
           ['items', 'u32'],
@@ -88,9 +91,10 @@ export function makeLossKernels(ctx: WebGpuContext) {
         constants: sumConstants,
       } satisfies ProgramInfo,
       finalize: {
-        name: 'dice-ce-finalize',
+        name: `dice-ce-finalize${sum.tag}`,
         source: diceCeFinalizeSource,
-        includes: [workgroupSumSource],
+        includes: [...sum.includes],
+        enables: sum.enables,
         uniforms: [
           ['samples', 'u32'],
           ['chunks', 'u32'],
@@ -116,16 +120,18 @@ export function makeLossKernels(ctx: WebGpuContext) {
   function buildMsePrograms(classes: number) {
     return {
       partials: {
-        name: 'disagreement-mse-partials',
+        name: `disagreement-mse-partials${sum.tag}`,
         source: msePartialsSource,
-        includes: [softmaxSource, mseCommonSource, workgroupSumSource],
+        includes: [softmaxSource, mseCommonSource, ...sum.includes],
+        enables: sum.enables,
         uniforms: [...mseUniforms, ['items', 'u32']],
         constants: { C: classes, WG: sumWorkgroup },
       } satisfies ProgramInfo,
       finalize: {
-        name: 'disagreement-mse-finalize',
+        name: `disagreement-mse-finalize${sum.tag}`,
         source: mseFinalizeSource,
-        includes: [workgroupSumSource],
+        includes: [...sum.includes],
+        enables: sum.enables,
         uniforms: [['chunks', 'u32']],
         constants: { WG: sumWorkgroup },
       } satisfies ProgramInfo,
@@ -143,9 +149,10 @@ export function makeLossKernels(ctx: WebGpuContext) {
   function buildAgreementPrograms(classes: number) {
     return {
       partials: {
-        name: 'agreement-ce-partials',
+        name: `agreement-ce-partials${sum.tag}`,
         source: agreementPartialsSource,
-        includes: [softmaxSource, workgroupSumSource],
+        includes: [softmaxSource, ...sum.includes],
+        enables: sum.enables,
         uniforms: [
           ['voxels', 'u32'],
           ['spatial', 'u32'],

@@ -7,6 +7,7 @@ import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
 import { reductionShape } from '../profile.js';
 import { grid1d } from '../runtime.js';
+import { workgroupSum } from '../subgroups.js';
 import { voxelsPerSlice } from './elementwise.js';
 
 const REDUCE_UNIFORMS = [
@@ -19,7 +20,8 @@ const REDUCE_UNIFORMS = [
 
 /**
  * The largest power of two up to 256 that the adapter allows as a workgroup, with one f32 of
- * workgroup memory per invocation; the tree halves the workgroup each step, so it must be a power of 2.
+ * workgroup memory per invocation; the tree halves the workgroup each step, so it must be a power of 2
+ * (and the subgroup sum is probed at powers of two only, subgroups.ts).
  */
 export function reduceWorkgroupSize(limits: GPUSupportedLimits): number {
   const cap = Math.min(
@@ -49,14 +51,16 @@ export interface ChannelReducer {
 export function makeChannelReducer(ctx: WebGpuContext): ChannelReducer {
   const { workgroup: WG, itemsPerInvocation: ITEMS } = reductionShape(ctx.profile, reduceWorkgroupSize(ctx.limits));
   const tile = WG * ITEMS;
+  const sum = workgroupSum(ctx, WG);
   const programs = new Map<string, ProgramInfo>();
   const programFor = (name: string, source: string): ProgramInfo => {
     let program = programs.get(name);
     if (!program) {
       program = {
-        name: `channelReduce-${name}`,
+        name: `channelReduce-${name}${sum.tag}`,
         source,
-        includes: [channelReduceSource],
+        includes: [...sum.includes, channelReduceSource],
+        enables: sum.enables,
         uniforms: REDUCE_UNIFORMS,
         constants: { WG, ITEMS },
       };
