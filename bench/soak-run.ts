@@ -10,6 +10,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createBackend } from '../src/api/create-backend.js';
+import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import type { Backend } from '../src/backend/backend.js';
 import { trainSds } from '../src/train/sds/trainer.js';
 import { tinyConfig, tinyScans } from '../test/support/tiny-sds-run.js';
@@ -88,10 +89,14 @@ export async function main(argv: string[]): Promise<void> {
   const released: Record<string, Sample & { historyEvents: number }> = {};
   const rows: BenchRow[] = [];
   for (const backendName of backends) {
-    const backend: Backend = await createBackend(backendName, backendName === 'wasm' ? { threads: 1 } : {});
+    // BENCH_SUBGROUPS=0: WebGPU's workgroup sums by the tree everywhere, to time what subgroups save.
+    const backend: Backend =
+      backendName === 'webgpu' && process.env.BENCH_SUBGROUPS === '0'
+        ? await createWebGpuBackend({ subgroups: false })
+        : await createBackend(backendName, backendName === 'wasm' ? { threads: 1 } : {});
     const stats = (backend as unknown as { stats?: () => PoolStats }).stats;
     // which adapter ran it (SwiftShader or a real GPU) goes in the JSON beside the machine's CPU
-    devices[backendName] = backend.info().description;
+    devices[backendName] = `${backend.info().description} (subgroup sums: ${backend.info().details.subgroups ?? 'none'})`;
     console.log(`${backendName}: ${devices[backendName]}`);
     const samples: Sample[] = [];
     const start = performance.now();
