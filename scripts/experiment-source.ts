@@ -56,10 +56,11 @@ const segmenter = await createSegmenter({ backend: 'wasm', threads, model: model
 console.log(`backend: ${segmenter.info().description}; ${cpus().length} cores (${cpus()[0]?.model ?? 'CPU'})`);
 console.log(`model: ${modelPath}`);
 
-async function scoreAll(names: readonly string[], options: SegmentOptions): Promise<Row> {
+type Scan = Awaited<ReturnType<typeof scan>>;
+
+async function scoreAll(scans: readonly Scan[], options: SegmentOptions): Promise<Row> {
   const rows: Row = { dice: [], hd95: [], asd: [] };
-  for (const n of names) {
-    const s = await scan(n);
+  for (const s of scans) {
     const m = segmentationMetrics(await segmenter.segment(s.image, options), s.label, { classes: [1, 2], emptyScore: 0 });
     rows.dice.push(mean(m.map((c) => c.dice)));
     rows.hd95.push(finiteMean(m.map((c) => c.hd95)));
@@ -68,10 +69,14 @@ async function scoreAll(names: readonly string[], options: SegmentOptions): Prom
   return rows;
 }
 
+// Read once, scored under every setting.
+const valScans = await Promise.all(split.sourceVal.map(scan));
+const testScans = await Promise.all(split.sourceTest.map(scan));
+
 const results: { name: string; val: Row; test: Row }[] = [];
 for (const s of SETTINGS) {
-  const val = await scoreAll(split.sourceVal, s.options);
-  const test = await scoreAll(split.sourceTest, s.options);
+  const val = await scoreAll(valScans, s.options);
+  const test = await scoreAll(testScans, s.options);
   results.push({ name: s.name, val, test });
   console.log(`${s.name}: val ${mean(val.dice).toFixed(4)}  test ${mean(test.dice).toFixed(4)}`);
 }
