@@ -1,6 +1,6 @@
 // `npm run demo` (tsx examples/demo.ts): the SDK's main job in one run, through the public API.
 //
-// 1. Loads the V-Net (nFilters 16) pretrained by the project's own script on ORIGINAL hippocampus scans
+// 1. Loads the V-Net (nFilters 16, source model v2) pretrained by the project's own script on ORIGINAL hippocampus scans
 //    (examples/models/README.md has the exact command) with createSegmenter().
 // 2. Shows the shipped scans (examples/data, CC-BY-SA) through a simulated "new scanner"
 //    (examples/scanner-shift.ts: contrast curve, smooth bias field, Rician noise; deterministic per scan):
@@ -17,7 +17,7 @@
 // wasm)  --threads T (wasm worker threads; default: the API's choice)  --iterations N (recipe iterations; default the recipe's)
 // --supervised-iterations N (220: as many as the recipe's warm-up + SDS iterations)
 // --labeled N (labeled scans of the new scanner, 4)  --lr L (0.003)  --seed S (0)  --data DIR
-// (examples/data)  --model FILE (examples/models/vnet16-hippocampus.safetensors)  --out DIR (demo-output)
+// (examples/data)  --model FILE (examples/models/vnet16-hippocampus-v2.safetensors)  --out DIR (demo-output)
 import { register } from 'node:module';
 import { mkdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -48,7 +48,7 @@ const started = performance.now();
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dataDir = resolve(option('data', join(here, 'data')));
 const outDir = resolve(option('out', 'demo-output'));
-const modelPath = resolve(option('model', join(here, 'models', 'vnet16-hippocampus.safetensors')));
+const modelPath = resolve(option('model', join(here, 'models', 'vnet16-hippocampus-v2.safetensors')));
 const backend = option('backend', process.env.SDS_BACKEND ?? 'auto') as BackendChoice;
 const threads = process.argv.includes('--threads') ? num('threads', 2) : undefined;
 // --iterations overrides the recipe's own count (SDS_ADAPT_PRESET); the supervised baseline gets
