@@ -38,22 +38,12 @@ import { readNiftiFile } from '../src/volume/node-io.js';
 import { readSafetensors, type SafetensorsArray, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
 import { SCANNERS, simulateScanner } from '../examples/scanner-shift.js';
 import { SDS_ADAPT_PRESET, usesLabels } from '../src/train/sds/config.js';
+import { listOption, numberOption, option } from './cli-options.js';
 
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const list = (name: string, fallback: string): string[] =>
-  option(name, fallback)
-    .split(',')
-    .filter((s) => s !== '');
-function num(name: string, fallback: number): number {
-  const v = Number(option(name, String(fallback)));
-  if (!Number.isFinite(v)) throw new Error(`experiment-adapt: --${name}: expected a number, found ${option(name, '')}`);
-  return v;
-}
+const list = listOption;
+const num = (name: string, fallback: number): number => numberOption('experiment-adapt', name, fallback);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '..', 'shared', 'data', 'hippocampus');

@@ -55,20 +55,13 @@ import { segmentWholeScan } from '../src/train/segment.js';
 import { resolveSdsConfig, SDS_MODES, SDS_SMALL_CPU_PRESET, type SdsMode, type SdsTrainerEvent, trainSds } from '../src/train/sds/index.js';
 import type { Vec3 } from '../src/core/shape.js';
 import { readHdf5Volumes, resampleToSpacing, segmentationMetrics, type Volume, zScoreNormalize } from '../src/volume/index.js';
+import { numberOption, option } from './cli-options.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = (name: string): string => option('data', join(root, '..', 'shared', 'data', name));
 const resultsPath = join(root, 'docs', 'results.md');
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const num = (name: string, fallback: number): number => {
-  const v = Number(option(name, String(fallback)));
-  if (!Number.isFinite(v)) throw new Error(`experiment-sds: --${name}: expected a number, found ${option(name, '')}`);
-  return v;
-};
+const num = (name: string, fallback: number): number => numberOption('experiment-sds', name, fallback);
 
 const dataset = option('dataset', 'hippocampus');
 if (dataset !== 'hippocampus' && dataset !== 'la')

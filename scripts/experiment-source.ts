@@ -14,17 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { createSegmenter, type SegmentOptions } from '../src/api/index.js';
 import { readNiftiFile } from '../src/volume/node-io.js';
 import { segmentationMetrics, toLabelVolume, type Volume } from '../src/volume/index.js';
+import { numberOption, option } from './cli-options.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '..', 'shared', 'data', 'hippocampus');
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const modelPath = option('model', join(root, 'examples', 'models', 'vnet16-hippocampus.safetensors'));
 const splitPath = option('split', join(root, 'scripts', 'adapt', 'split.json'));
-const threads = Number(option('threads', '2'));
+const threads = numberOption('experiment-source', 'threads', 2);
 
 const split = JSON.parse(await readFile(splitPath, 'utf8')) as { sourceVal: string[]; sourceTest: string[] };
 const scan = async (n: string): Promise<{ name: string; image: Volume; label: Volume<Uint8Array> }> => ({

@@ -30,6 +30,7 @@ import { evaluateScans, meanScores } from '../src/train/evaluate.js';
 import { listCases, loadCases } from '../src/train/node-cases.js';
 import { HIPPOCAMPUS_PATCH, SupervisedTrainer } from '../src/train/supervised.js';
 import { NNUNET_AUGMENTATION } from '../src/train/augment.js';
+import { numberOption, option } from './cli-options.js';
 
 // The WebGPU backend imports .wgsl sources; tsx needs the loader the benches use.
 register('../bench/support/wgsl-loader.mjs', import.meta.url);
@@ -40,11 +41,7 @@ const resultsPath = join(root, 'docs', 'results.md');
 const START = '<!-- experiment:supervised:start -->';
 const END = '<!-- experiment:supervised:end -->';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const num = (name: string, fallback: number): number => Number(option(name, String(fallback)));
+const num = (name: string, fallback: number): number => numberOption('experiment-supervised', name, fallback);
 
 const maxIterations = num('iterations', 2000);
 const evalEvery = num('eval-every', 100);
