@@ -23,6 +23,7 @@
 import { SdsError } from '../src/core/errors.js';
 import { uniformAt } from '../src/ops/random.js';
 import { percentiles, type Volume, withData } from '../src/volume/index.js';
+import { BIAS_MONOMIALS, gaussianBlur, polynomialBiasField } from '../src/volume/mri-artifacts.js';
 
 export interface ScannerShift {
   /** Contrast curve exponent (> 0; 1: none). */
@@ -63,45 +64,6 @@ export const SCANNERS: Readonly<Record<string, ScannerShift>> = {
   source: SOURCE_SCANNER,
 };
 
-/** Separable Gaussian blur of an [X, Y, Z] grid (x fastest), edges clamped, in place; sigma 0 skips an axis. */
-export function gaussianBlur(data: Float32Array, shape: readonly [number, number, number], sigma: readonly [number, number, number]): void {
-  const [X, Y, Z] = shape;
-  const strides = [1, X, X * Y];
-  const line = new Float32Array(Math.max(X, Y, Z));
-  for (let axis = 0; axis < 3; axis++) {
-    const s = sigma[axis];
-    if (!(s > 0)) continue;
-    const radius = Math.ceil(3 * s);
-    const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * s * s)));
-    const norm = kernel.reduce((a, b) => a + b, 0);
-    const n = shape[axis];
-    const stride = strides[axis];
-    for (let start = 0; start < data.length; start++) {
-      // Visit each line once: starts are the voxels whose coordinate along `axis` is 0.
-      if (Math.floor(start / stride) % n !== 0) continue;
-      for (let i = 0; i < n; i++) line[i] = data[start + i * stride];
-      for (let i = 0; i < n; i++) {
-        let acc = 0;
-        for (let k = -radius; k <= radius; k++) acc += kernel[k + radius] * line[Math.min(n - 1, Math.max(0, i + k))];
-        data[start + i * stride] = acc / norm;
-      }
-    }
-  }
-}
-
-/** The nine non-constant monomials x^i y^j z^k with i + j + k <= 2 of the bias polynomial. */
-const MONOMIALS: readonly (readonly [number, number, number])[] = [
-  [1, 0, 0],
-  [0, 1, 0],
-  [0, 0, 1],
-  [2, 0, 0],
-  [0, 2, 0],
-  [0, 0, 2],
-  [1, 1, 0],
-  [1, 0, 1],
-  [0, 1, 1],
-];
-
 /** A standard normal draw from two uniforms of the counter stream (Box-Muller). */
 function normalAt(seed: number, index: number): number {
   const u1 = uniformAt(seed, 2 * index) + 2 ** -25; // never 0: log(0) is -inf
@@ -111,28 +73,9 @@ function normalAt(seed: number, index: number): number {
 
 /** The log bias field b over the scan's grid (x fastest), max |b| = strength. */
 export function biasField(shape: readonly [number, number, number], strength: number, seed: number): Float32Array {
-  const [X, Y, Z] = shape;
   // Coefficients uniform in [-1, 1], from a stream apart from the noise's (seed ^ a constant).
-  const coeff = MONOMIALS.map((_, k) => 2 * uniformAt((seed ^ 0x5bd1e995) >>> 0, k) - 1);
-  const b = new Float32Array(X * Y * Z);
-  // Coordinates in [-1, 1] per axis so the field's smoothness does not depend on the scan's size.
-  const c = (i: number, n: number): number => (n > 1 ? (2 * i) / (n - 1) - 1 : 0);
-  let peak = 0;
-  for (let z = 0, i = 0; z < Z; z++)
-    for (let y = 0; y < Y; y++)
-      for (let x = 0; x < X; x++, i++) {
-        const p = [c(x, X), c(y, Y), c(z, Z)];
-        let v = 0;
-        for (let k = 0; k < MONOMIALS.length; k++) {
-          const [a, bb, cc] = MONOMIALS[k];
-          v += coeff[k] * p[0] ** a * p[1] ** bb * p[2] ** cc;
-        }
-        b[i] = v;
-        peak = Math.max(peak, Math.abs(v));
-      }
-  const scale = peak > 0 ? strength / peak : 0;
-  for (let i = 0; i < b.length; i++) b[i] *= scale;
-  return b;
+  const coefficients = BIAS_MONOMIALS.map((_, k) => 2 * uniformAt((seed ^ 0x5bd1e995) >>> 0, k) - 1);
+  return polynomialBiasField(shape, coefficients, strength);
 }
 
 /** `image` as the simulated scanner would have recorded it (float32, same grid and metadata). */

@@ -317,6 +317,32 @@ describe('adaptation modes of trainSds on the reference backend', () => {
     ).rejects.toThrow(/wiseFt 0.5: expected unlabeled scans/);
   });
 
+  it("augmentLabeled 'auto': the deployed file records the scanner check's verdict and figures", async () => {
+    // Four more scans through the same contrast curve: the check needs four unlabeled scans or more.
+    const more = await loadCases(DATA, ['hippocampus_007', 'hippocampus_008', 'hippocampus_011', 'hippocampus_015']);
+    const curve = (v: Volume): Volume => ({ ...v, data: Float32Array.from(v.data, (x) => (Number(x) / 100) ** 2 * 7) });
+    const sixUnlabeled = [...unlabeled, ...more.map((m) => curve(cropOrPad(m.image, CROP)))];
+    const c = (labels: { image: Volume; label: Volume }[]): Promise<string | undefined> =>
+      trainSds({
+        backend: be,
+        labeled: labels,
+        unlabeled: sixUnlabeled,
+        config: config({ mode: 'sds', iterations: 1, adaptation: { augmentLabeled: 'auto', recalibrate: 'after' } }),
+        initial,
+      }).then((r) => readSafetensors(r.deployed.weights).metadata['sds.augmentLabeled']);
+    // The labeled crops are the original scanner's; the unlabeled ones went through a contrast curve.
+    expect(await c(labeled)).toMatch(/^true \(labeled vs unlabeled scanner distance 0\.\d{3}, threshold 0\.\d{3}\)$/);
+    // The same contrast curve on the labeled crops: one scanner, nothing to augment.
+    const sameScanner = labeled.map((l) => ({ ...l, image: curve(l.image) }));
+    expect(await c(sameScanner)).toMatch(/^false \(/);
+    expect(() => config({ adaptation: { pseudoLabelFlips: 1 as unknown as boolean } })).toThrow(
+      /adaptation.pseudoLabelFlips: expected a boolean, found 1/,
+    );
+    expect(() => config({ adaptation: { augmentLabeled: 'yes' as unknown as boolean } })).toThrow(
+      /adaptation.augmentLabeled: expected true, false or 'auto'/,
+    );
+  });
+
   it('stops stage 2 at the time budget and deploys as if its iterations were done', async () => {
     const r = await trainSds({
       backend: be,

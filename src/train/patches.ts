@@ -10,6 +10,7 @@
  */
 import { SdsError } from '../core/errors.js';
 import type { Vec3 } from '../core/shape.js';
+import type { SpatialAxis } from '../contract/params.js';
 import { checkSameGrid, toLabelVolume, zScoreNormalize, type Volume } from '../volume/index.js';
 import type { RandomStream } from './random-stream.js';
 
@@ -45,6 +46,11 @@ export interface PatchPlacement {
 }
 
 const AXES: readonly VolumeAxis[] = ['x', 'y', 'z'];
+
+/** A volume axis's tensor axis in [N, C, D, H, W] spatial order: x -> 2 (W), y -> 1 (H), z -> 0 (D). */
+export function tensorAxisOf(axis: VolumeAxis): SpatialAxis {
+  return axis === 'x' ? 2 : axis === 'y' ? 1 : 0;
+}
 
 /** [D, H, W] tensor order -> [X, Y, Z] volume order (X -> W, Y -> H, Z -> D). */
 export function volumeShapeOfPatch(patch: Vec3): Vec3 {

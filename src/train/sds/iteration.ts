@@ -14,6 +14,7 @@ import type { SdsMode } from './config.js';
 import { type CutMixPair, cubeMaskFor, cutMixBatch, disposeCutMixBatch } from './cut-mix-batch.js';
 import { fixedEmaAlpha, laEmaAlphaFor, laEmaUpdate } from './la-ema.js';
 import { pseudoLabelHalves } from './pseudo-labels.js';
+import { tensorAxisOf } from '../patches.js';
 import { ReadCounter } from './reads.js';
 import { selectStudent } from './select-student.js';
 import type { SdsState } from './state.js';
@@ -211,7 +212,11 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
   const stats: RunningStats[] = [];
   try {
     // 1. Pseudo-labels from the teacher, per unlabeled half.
-    const pseudoOptions = { connectivity: config.lccConnectivity, trainMode: config.switches.teacherDropoutForPseudoLabels };
+    const pseudoOptions = {
+      connectivity: config.lccConnectivity,
+      trainMode: config.switches.teacherDropoutForPseudoLabels,
+      flipAxes: config.adaptation.pseudoLabelFlips ? config.augmentation.flipAxes.map(tensorAxisOf) : [],
+    };
     const [pseudoA, pseudoB] = await pseudoLabelHalves(be, teacher, b, pseudoOptions, reads);
     owned.push(pseudoA, pseudoB);
     // 2. Cross-sample cut-mix with a fresh cube.

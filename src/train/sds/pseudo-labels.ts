@@ -1,15 +1,22 @@
-/** METHOD.md stage 2, step 1: the teacher's pseudo-labels, LCC(argmax T(unimg)), without gradient. */
+/**
+ * METHOD.md stage 2, step 1: the teacher's pseudo-labels, LCC(argmax T(unimg)), without gradient; with
+ * `flipAxes` (config `adaptation.pseudoLabelFlips`, a departure) the argmax is of the teacher's softmax
+ * averaged with its softmax of the mirrored patch mirrored back, as flip test-time augmentation does.
+ */
 import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type Connectivity, keepLargestComponentPerSample } from '../../infer/connected-components.js';
 import type { VNet } from '../../nn/vnet.js';
-import { argmax, concat } from '../../ops/index.js';
+import type { SpatialAxis } from '../../contract/params.js';
+import { add, argmax, concat, flip, softmax } from '../../ops/index.js';
 import type { ReadCounter } from './reads.js';
 
 export interface PseudoLabelOptions {
   readonly connectivity: Connectivity;
   /** Run the teacher in train mode (dropout on, batch statistics, running stats updated), as the authors do. */
   readonly trainMode: boolean;
+  /** Tensor axes (0 = D, 1 = H, 2 = W) of a second, mirrored teacher view averaged in (none: one view). */
+  readonly flipAxes?: readonly SpatialAxis[];
 }
 
 /**
@@ -25,7 +32,7 @@ async function teacherLabels(
   options: PseudoLabelOptions,
   reads: ReadCounter,
 ): Promise<Uint8Array> {
-  const joined = teacherArgmax(backend, teacher, parts, options.trainMode);
+  const joined = teacherArgmax(backend, teacher, parts, options.trainMode, options.flipAxes ?? []);
   let hard: Uint8Array;
   try {
     hard = (await reads.read(joined)) as Uint8Array;
@@ -36,8 +43,14 @@ async function teacherLabels(
   return keepLargestComponentPerSample(hard, [samples, ...parts[0].shape.slice(2)], { connectivity: options.connectivity });
 }
 
-/** argmax T(x) of every part, joined along N on the device; the teacher's mode is restored. */
-function teacherArgmax(backend: Backend, teacher: VNet, parts: readonly Tensor[], trainMode: boolean): Tensor {
+/** argmax T(x) of every part (or of the flip-averaged softmax), joined along N on the device; the teacher's mode is restored. */
+function teacherArgmax(
+  backend: Backend,
+  teacher: VNet,
+  parts: readonly Tensor[],
+  trainMode: boolean,
+  flipAxes: readonly SpatialAxis[],
+): Tensor {
   const wasTraining = teacher.isTraining;
   if (trainMode) teacher.train();
   else teacher.eval();
@@ -46,10 +59,10 @@ function teacherArgmax(backend: Backend, teacher: VNet, parts: readonly Tensor[]
   try {
     for (const x of parts) {
       const logits = teacher.forward(x);
-      classes.push(argmax(backend, logits));
-      backend.dispose(logits);
       // A train-mode forward keeps its intermediates for a backward that never comes.
       teacher.releaseCache();
+      classes.push(flipAxes.length === 0 ? argmax(backend, logits) : flipAveragedArgmax(backend, teacher, x, logits, flipAxes));
+      backend.dispose(logits);
     }
     joined = classes.length === 1 ? classes[0] : concat(backend, classes);
     return joined;
@@ -58,6 +71,29 @@ function teacherArgmax(backend: Backend, teacher: VNet, parts: readonly Tensor[]
     teacher.releaseCache();
     if (wasTraining) teacher.train();
     else teacher.eval();
+  }
+}
+
+/** argmax(softmax(logits) + flip(softmax(T(flip(x))))): the sum orders classes as the mean does. */
+function flipAveragedArgmax(backend: Backend, teacher: VNet, x: Tensor, logits: Tensor, axes: readonly SpatialAxis[]): Tensor {
+  const owned: Tensor[] = [];
+  try {
+    const mirrored = flip(backend, x, axes);
+    owned.push(mirrored);
+    const mirroredLogits = teacher.forward(mirrored);
+    teacher.releaseCache();
+    owned.push(mirroredLogits);
+    const back = flip(backend, mirroredLogits, axes);
+    owned.push(back);
+    const p = softmax(backend, logits);
+    owned.push(p);
+    const q = softmax(backend, back);
+    owned.push(q);
+    const sum = add(backend, p, q);
+    owned.push(sum);
+    return argmax(backend, sum);
+  } finally {
+    for (const t of owned) backend.dispose(t);
   }
 }
 

@@ -22,6 +22,8 @@ import {
   type VolumeAxis,
   writePatch,
 } from '../patches.js';
+import { labeledLookForeign, type ScannerCheck } from '../adapt/scanner-distance.js';
+import { augmentAppearance, MRI_APPEARANCE } from '../appearance.js';
 import { RandomStream } from '../random-stream.js';
 import type { SdsBatch } from './iteration.js';
 
@@ -66,6 +68,8 @@ export interface SamplerState {
   readonly placement: number;
   readonly labeled: { readonly stream: number; readonly order: readonly number[]; readonly next: number };
   readonly unlabeled: { readonly stream: number; readonly order: readonly number[]; readonly next: number };
+  /** The appearance stream's position (absent in checkpoints from before `augmentLabeled`: 0). */
+  readonly appearance?: number;
 }
 
 export interface SdsSamplerOptions {
@@ -77,6 +81,8 @@ export interface SdsSamplerOptions {
   readonly seed: number;
   /** The mode reads no labels (AdaBN, TENT): labeled scans may be absent. */
   readonly labelFree?: boolean;
+  /** MRI appearance augmentation of the labeled patches (config `adaptation.augmentLabeled`; default false). */
+  readonly augmentLabeled?: boolean | 'auto';
 }
 
 /** Z-scores an unlabeled scan; its label is the shared all-background buffer (never used as a target). */
@@ -94,9 +100,13 @@ export class SdsSampler {
   private readonly labeledOrder: EpochOrder;
   private readonly unlabeledOrder: EpochOrder;
   private readonly placementRng: RandomStream;
+  private readonly appearanceRng: RandomStream;
   private readonly images: Float32Array;
   private readonly labels: Uint8Array;
   private readonly unlabeledBoth: Float32Array;
+  /** Whether the labeled patches get appearance augmentation, and (for 'auto') the test that decided it. */
+  readonly augmentsLabeled: boolean;
+  readonly scannerCheck: ScannerCheck | null;
 
   constructor(
     labeled: readonly LabeledVolume[],
@@ -113,6 +123,18 @@ export class SdsSampler {
     this.labeledOrder = new EpochOrder(this.labeled.length, new RandomStream(options.seed, 0x1ab));
     this.unlabeledOrder = new EpochOrder(this.unlabeled.length, new RandomStream(options.seed, 0x11ab));
     this.placementRng = new RandomStream(options.seed, 0x9a7c);
+    // Its own stream, so switching the augmentation on leaves every crop and flip where it was.
+    this.appearanceRng = new RandomStream(options.seed, 0xa99e);
+    const mode = options.augmentLabeled ?? false;
+    this.scannerCheck =
+      mode === 'auto' && this.labeled.length > 0
+        ? labeledLookForeign(
+            this.labeled.map((s) => s.image),
+            this.unlabeled.map((s) => s.image),
+            new RandomStream(options.seed, 0x5ca7),
+          )
+        : null;
+    this.augmentsLabeled = mode === true || this.scannerCheck?.foreign === true;
     const voxels = options.half * sizeOf(options.patch);
     this.images = new Float32Array(voxels);
     this.labels = new Uint8Array(voxels);
@@ -132,10 +154,12 @@ export class SdsSampler {
   private drawHalf(backend: Backend, scans: PreparedScan[], order: EpochOrder): { image: Tensor; label: Tensor } {
     const { patch, half, augmentation } = this.options;
     const voxels = sizeOf(patch);
+    const appearance = this.augmentsLabeled && scans === this.labeled;
     for (let n = 0; n < half; n++) {
       const scan = scans[order.take()];
       const placement = randomAugmentedPlacement(scan.shape, patch, augmentation, this.placementRng);
       writePatch(scan, patch, placement, this.images, this.labels, n * voxels);
+      if (appearance) augmentAppearance(this.images, n * voxels, patch, MRI_APPEARANCE, this.appearanceRng);
     }
     return { image: backend.upload(this.images, [half, 1, ...patch]), label: backend.upload(this.labels, [half, ...patch]) };
   }
@@ -176,6 +200,7 @@ export class SdsSampler {
       labeledCount: this.labeled.length,
       unlabeledCount: this.unlabeled.length,
       placement: this.placementRng.position,
+      appearance: this.appearanceRng.position,
       labeled: order(this.labeledOrder),
       unlabeled: order(this.unlabeledOrder),
     };
@@ -199,6 +224,7 @@ export class SdsSampler {
     apply(this.labeledOrder, state.labeled, this.labeled.length);
     apply(this.unlabeledOrder, state.unlabeled, this.unlabeled.length);
     this.placementRng.seek(state.placement);
+    this.appearanceRng.seek(state.appearance ?? 0);
   }
 }
 

@@ -316,6 +316,7 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     augmentation: config.augmentation,
     seed: config.seed,
     labelFree: !usesLabels(config.mode),
+    augmentLabeled: config.adaptation.augmentLabeled,
   });
   if (resumed !== null) sampler.restore(resumed.meta.sampler);
   const run = new Run(o, sampler);
@@ -387,6 +388,7 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
         'sds.phase': phase,
         'sds.recalibrated': 'after',
         ...(blends ? { 'sds.wiseFt': String(config.adaptation.wiseFt) } : {}),
+        ...(config.adaptation.augmentLabeled !== false ? { 'sds.augmentLabeled': describeAugmentation(sampler) } : {}),
       };
       deployed = { network: deployed.network, weights: vnetFile(await snapshotNet(be, probe), netConfig, final.iteration, metadata) };
     }
@@ -407,6 +409,14 @@ export async function trainSds(o: TrainSdsOptions): Promise<SdsTrainResult> {
     anchor?.dispose();
     probe.dispose();
   }
+}
+
+/** The deployed file's record of `augmentLabeled`: applied or not, and for 'auto' the test's figures. */
+function describeAugmentation(sampler: SdsSampler): string {
+  const check = sampler.scannerCheck;
+  const figures =
+    check === null ? '' : ` (labeled vs unlabeled scanner distance ${check.distance.toFixed(3)}, threshold ${check.threshold.toFixed(3)})`;
+  return `${sampler.augmentsLabeled}${figures}`;
 }
 
 /** WiSE-FT: every parameter of `net` becomes weight * net + (1 - weight) * pretrained (statistics untouched). */
