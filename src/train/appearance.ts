@@ -11,7 +11,7 @@
  */
 import type { Vec3 } from '../core/shape.js';
 import { BIAS_MONOMIALS, gaussianBlur, polynomialBiasField } from '../volume/mri-artifacts.js';
-import { augmentIntensities, NNUNET_AUGMENTATION, type PatchAugmentation } from './augment.js';
+import { augmentIntensities, NNUNET_AUGMENTATION, type PatchAugmentation, stats } from './augment.js';
 import type { RandomStream } from './random-stream.js';
 
 export interface AppearanceAugmentation {
@@ -42,27 +42,11 @@ const uniform = (rng: RandomStream, lo: number, hi: number): number => lo + (hi 
  * scan would have: what is left is the shading's spatial pattern.
  */
 export function shadePatch(view: Float32Array, field: Float32Array): void {
-  let min = Infinity;
-  let sum = 0;
-  for (const v of view) {
-    min = Math.min(min, v);
-    sum += v;
-  }
-  const mean = sum / view.length;
-  let squares = 0;
-  for (const v of view) squares += (v - mean) ** 2;
-  const std = Math.sqrt(squares / view.length);
-  let shadedSum = 0;
-  for (let i = 0; i < view.length; i++) {
-    view[i] = min + (view[i] - min) * Math.exp(field[i]);
-    shadedSum += view[i];
-  }
-  const shadedMean = shadedSum / view.length;
-  let shadedSquares = 0;
-  for (const v of view) shadedSquares += (v - shadedMean) ** 2;
-  const shadedStd = Math.sqrt(shadedSquares / view.length);
-  const ratio = shadedStd > 0 ? std / shadedStd : 1;
-  for (let i = 0; i < view.length; i++) view[i] = (view[i] - shadedMean) * ratio + mean;
+  const before = stats(view);
+  for (let i = 0; i < view.length; i++) view[i] = before.min + (view[i] - before.min) * Math.exp(field[i]);
+  const after = stats(view);
+  const ratio = after.std > 0 ? before.std / after.std : 1;
+  for (let i = 0; i < view.length; i++) view[i] = (view[i] - after.mean) * ratio + before.mean;
 }
 
 /** One patch at `base` of the batch array: blur, then bias, then the intensity transforms, each drawn from `rng`. */

@@ -167,7 +167,8 @@ export function augmentIntensities(image: Float32Array, base: number, size: numb
   }
 }
 
-function stats(x: Float32Array): { mean: number; std: number; min: number; max: number } {
+/** Mean, population standard deviation, min and max of a patch. */
+export function stats(x: Float32Array): { mean: number; std: number; min: number; max: number } {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;

@@ -30,11 +30,14 @@ export function meanQuantileCurve(scans: readonly Float32Array[]): Float64Array 
 
 /** The distance above between two sets of z-scored scans (0 for identical sets; symmetric). */
 export function scannerDistance(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-  const ca = meanQuantileCurve(a);
-  const cb = meanQuantileCurve(b);
+  return curveGap(meanQuantileCurve(a), meanQuantileCurve(b));
+}
+
+/** Mean absolute difference of two quantile curves. */
+function curveGap(a: Float64Array, b: Float64Array): number {
   let sum = 0;
-  for (let i = 0; i < ca.length; i++) sum += Math.abs(ca[i] - cb[i]);
-  return sum / ca.length;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
 }
 
 /** The answer of `labeledLookForeign`: the labeled set's distance, the null's 95th percentile, the verdict. */
@@ -71,13 +74,12 @@ export function labeledLookForeign(
     for (const c of set) for (let i = 0; i < 99; i++) out[i] += c[i] / set.length;
     return out;
   };
-  const gap = (a: Float64Array, b: Float64Array): number => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
-  const distance = gap(meanQuantileCurve(labeled), mean(curves));
+  const distance = curveGap(meanQuantileCurve(labeled), mean(curves));
   const k = Math.min(labeled.length, unlabeled.length - 1);
   const nulls: number[] = [];
   for (let d = 0; d < draws; d++) {
     const order = rng.permutation(curves.length);
-    nulls.push(gap(mean(order.slice(0, k).map((i) => curves[i])), mean(order.slice(k).map((i) => curves[i]))));
+    nulls.push(curveGap(mean(order.slice(0, k).map((i) => curves[i])), mean(order.slice(k).map((i) => curves[i]))));
   }
   nulls.sort((a, b) => a - b);
   const threshold = nulls[Math.min(nulls.length - 1, Math.floor(0.95 * nulls.length))];
