@@ -7,14 +7,16 @@
 // training / validation / test scans, and the new site's labeled, unlabeled, validation and test scans).
 //
 // Budgets: 0 = no local label (the shipped original-scanner labeled scans, examples/data, stand in
-// where a method needs labels), 1 and 4 = the first local labeled scans.
+// where a method needs labels), 1 and 4 = the first local labeled scans; all = every local scan of the
+// site labeled (the 4 labeled and the 20 unlabeled ones with their labels: the target-supervised oracle
+// of domain-adaptation papers, an upper reference that no site has, reported as budget 24).
 // Methods: unadapted, adabn, tent, supervised, mean-teacher, sds (METHOD.md as specified), recipe (the
 // SDK's default: finetune with no mode); any of them followed by :<key>=<value>+... takes config
 // overrides (e.g. recipe:adaptation.studentBatchNorm=frozen, supervised:optimizer.lr=0.01); for the
 // recipe an explicit iterations= counts SDS iterations only; DxHxW gives an array (patch=32x48x32).
 //
 // Options: --model FILE (examples/models/vnet16-hippocampus.safetensors)  --split FILE
-// (scripts/adapt/split.json)  --scanners demo,thick-slice,strong-bias  --budgets 0,1,4  --methods LIST
+// (scripts/adapt/split.json)  --scanners demo,thick-slice,strong-bias  --budgets 0,1,4 (or all)  --methods LIST
 // --seeds 0,1,2  --iterations N (equal iterations: every trained method runs N; default 60)
 // --seconds S (equal wall time instead: every trained method runs until S seconds of adaptation)
 // --score val|test (val: the site's validation scans plus the source validation scans seen through the
@@ -25,7 +27,8 @@
 // re-estimated on the unlabeled scans with an AdaBN finetune of the same seed; what
 // `adaptation.wiseFt=A` does inside finetune, without training again; rows '<method>+wiseFt=A')
 // --json FILE (every run's per-scan scores, written after each run)  --merge A.json,B.json (no run: the
-// table of earlier runs' JSON files together)  --write (replace this protocol's table in docs/results.md)
+// table of earlier runs' JSON files together; a run is taken from the first file that has it)
+// --alias FROM->TO,... (with --merge: runs of method FROM are counted as TO)  --write (replace this protocol's table in docs/results.md)
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -51,7 +54,7 @@ const shippedDir = join(root, 'examples', 'data');
 const modelPath = option('model', join(root, 'examples', 'models', 'vnet16-hippocampus.safetensors'));
 const splitPath = option('split', join(root, 'scripts', 'adapt', 'split.json'));
 const scannerNames = list('scanners', 'demo,thick-slice,strong-bias');
-const budgets = list('budgets', '0,1,4').map(Number);
+const budgetNames = list('budgets', '0,1,4');
 const methods = list('methods', 'unadapted,adabn,tent,supervised,mean-teacher,sds,recipe');
 const seeds = list('seeds', '0,1,2').map(Number);
 const seconds = process.argv.includes('--seconds') ? num('seconds', 300) : 0;
@@ -83,6 +86,14 @@ interface Split {
 }
 const split = JSON.parse(await readFile(splitPath, 'utf8')) as Split;
 const shipped = JSON.parse(await readFile(join(shippedDir, 'split.json'), 'utf8')) as { train: string[] };
+// 'all' labels every local scan the site has (labeled and unlabeled); otherwise the first N labeled ones.
+const allLocal = split.localLabeled.length + split.localUnlabeled.length;
+const budgets = budgetNames.map((b) => {
+  const n = b === 'all' ? allLocal : Number(b);
+  if (!(Number.isInteger(n) && ((n >= 0 && n <= split.localLabeled.length) || n === allLocal)))
+    throw new Error(`experiment-adapt: --budgets: expected integers 0..${split.localLabeled.length} or all, found '${b}'`);
+  return n;
+});
 const scoredNames = score === 'test' ? split.localTest : [...split.localVal, ...split.sourceVal];
 
 const image = (n: string): Promise<Volume> => readNiftiFile(join(dataDir, 'images', `${n}.nii.gz`));
@@ -234,13 +245,18 @@ async function runAll(): Promise<void> {
     const seen = async (n: string): Promise<Volume> => simulateScanner(await image(n), shift, scanSeed(n, scannerName));
     const scored = await Promise.all(scoredNames.map(async (n) => ({ name: n, image: await seen(n), label: await label(n) })));
     const unlabeled = await Promise.all(split.localUnlabeled.map(seen));
-    const localLabeled = await Promise.all(split.localLabeled.map(async (n) => ({ image: await seen(n), label: await label(n) })));
+    const withLabel = async (n: string): Promise<{ image: Volume; label: Volume<Uint8Array> }> => ({
+      image: await seen(n),
+      label: await label(n),
+    });
+    const localLabeled = await Promise.all(split.localLabeled.map(withLabel));
+    const oracleLabeled = budgets.includes(allLocal) ? [...localLabeled, ...(await Promise.all(split.localUnlabeled.map(withLabel)))] : [];
     // Budget 0: the original-scanner labeled scans shipped with the SDK (examples/data), unshifted.
     const sourceLabeled = await Promise.all(shipped.train.map(async (n) => ({ image: await image(n), label: await label(n) })));
     await segmenter.load(modelPath);
     const unadapted = await scoreScans(scored);
     for (const budget of budgets) {
-      const labeled = budget === 0 ? sourceLabeled : localLabeled.slice(0, budget);
+      const labeled = budget === 0 ? sourceLabeled : budget === allLocal ? oracleLabeled : localLabeled.slice(0, budget);
       // Seeds outermost: a run cut short still has every method of its first seeds.
       for (const [k, seed] of seeds.entries()) {
         for (const method of methods) {
@@ -286,10 +302,22 @@ async function runAll(): Promise<void> {
 if (mergePaths.length > 0) {
   // Each file scores the unadapted model again: keep one run per scanner, budget, method and seed.
   const key = (r: RunResult): string => `${r.scanner}/${r.budget}/${r.method}/${r.method === 'unadapted' ? '-' : r.seed}`;
+  // --alias FROM->TO: runs of method FROM count as TO (a run made with an explicit override that a later
+  // default does anyway); the first file that has a run keeps it, so list the files to prefer first.
+  const aliases = new Map(
+    list('alias', '').map((a) => {
+      const [from, to] = a.split('->');
+      if (from === undefined || to === undefined || from === '' || to === '')
+        throw new Error(`experiment-adapt: --alias: expected FROM->TO, found '${a}'`);
+      return [from, to] as const;
+    }),
+  );
   const merged = new Map<string, RunResult>();
   for (const path of mergePaths)
-    for (const r of (JSON.parse(await readFile(path, 'utf8')) as { results: RunResult[] }).results)
+    for (const run of (JSON.parse(await readFile(path, 'utf8')) as { results: RunResult[] }).results) {
+      const r = { ...run, method: aliases.get(run.method) ?? run.method };
       if (!merged.has(key(r))) merged.set(key(r), r);
+    }
   results.push(...merged.values());
 } else await runAll();
 
@@ -306,10 +334,20 @@ function meanStd(v: readonly number[], digits: number, scale = 1): string {
 }
 
 // One row per scanner, budget and method: each seed's mean over scans, then mean ± std over seeds.
+// The last column is the harm count's noise floor: the same method, only its seed changed, already moves
+// some scans by more than 2 points (the most scans one seed ends > 2 points below another, over seed pairs).
 const lines: string[] = [
-  '| scanner | local labels | method | Dice % | HD95 mm | ASD mm | scans > 2 pts below unadapted (worst seed) | iterations | s per adaptation |',
-  '| --- | --: | --- | --: | --: | --: | --: | --: | --: |',
+  '| scanner | local labels | method | Dice % | HD95 mm | ASD mm | scans > 2 pts below unadapted (worst seed) | iterations | s per adaptation | scans > 2 pts below its own other seed (worst pair) |',
+  '| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: |',
 ];
+function belowOwnSeeds(runs: readonly RunResult[]): string {
+  if (runs.length < 2) return 'n/a';
+  let worst = 0;
+  for (const a of runs)
+    for (const b of runs)
+      if (a !== b) worst = Math.max(worst, a.scans.filter((s, i) => mean(s.dice) < mean(b.scans[i].dice) - 0.02).length);
+  return String(worst);
+}
 const seen = <T>(f: (r: RunResult) => T): T[] => [...new Set(results.map(f))];
 for (const scannerName of seen((r) => r.scanner))
   for (const budget of seen((r) => r.budget))
@@ -340,7 +378,7 @@ for (const scannerName of seen((r) => r.scanner))
           )} | ${meanStd(
             runs.map((r) => r.seconds),
             0,
-          )} |`,
+          )} | ${belowOwnSeeds(runs)} |`,
       );
     }
 console.log(`\n${lines.join('\n')}`);
