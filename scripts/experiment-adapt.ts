@@ -245,12 +245,14 @@ async function runAll(): Promise<void> {
     const seen = async (n: string): Promise<Volume> => simulateScanner(await image(n), shift, scanSeed(n, scannerName));
     const scored = await Promise.all(scoredNames.map(async (n) => ({ name: n, image: await seen(n), label: await label(n) })));
     const unlabeled = await Promise.all(split.localUnlabeled.map(seen));
-    const withLabel = async (n: string): Promise<{ image: Volume; label: Volume<Uint8Array> }> => ({
-      image: await seen(n),
-      label: await label(n),
-    });
-    const localLabeled = await Promise.all(split.localLabeled.map(withLabel));
-    const oracleLabeled = budgets.includes(allLocal) ? [...localLabeled, ...(await Promise.all(split.localUnlabeled.map(withLabel)))] : [];
+    const localLabeled = await Promise.all(split.localLabeled.map(async (n) => ({ image: await seen(n), label: await label(n) })));
+    // The oracle's extra labeled scans are the unlabeled images already seen through the scanner, with their labels.
+    const oracleLabeled = budgets.includes(allLocal)
+      ? [
+          ...localLabeled,
+          ...(await Promise.all(split.localUnlabeled.map(async (n, i) => ({ image: unlabeled[i], label: await label(n) })))),
+        ]
+      : [];
     // Budget 0: the original-scanner labeled scans shipped with the SDK (examples/data), unshifted.
     const sourceLabeled = await Promise.all(shipped.train.map(async (n) => ({ image: await image(n), label: await label(n) })));
     await segmenter.load(modelPath);
@@ -278,7 +280,7 @@ async function runAll(): Promise<void> {
             results.push({ scanner: scannerName, budget, method: name, seed, iterations: ran, seconds: took, scans: runScans });
             if (jsonPath !== '') await writeFile(jsonPath, `${JSON.stringify({ argv: process.argv.slice(2), results }, null, 1)}\n`);
             const dice = mean(runScans.map((s) => mean(s.dice)));
-            const worse = runScans.filter((s, i) => mean(s.dice) < mean(unadapted[i].dice) - 0.02).length;
+            const worse = scansBelow(runScans, unadapted);
             console.log(
               `${scannerName} budget ${budget} ${name} seed ${seed}: Dice ${dice.toFixed(4)}, ${worse} scans > 2 points below unadapted, ` +
                 `${ran} iterations, ${took.toFixed(0)} s (${((performance.now() - started) / 60000).toFixed(1)} min so far)`,
@@ -321,6 +323,11 @@ if (mergePaths.length > 0) {
   results.push(...merged.values());
 } else await runAll();
 
+/** How many scans of `a` end > 2 Dice points below the same scan in `b` (scans in the same order): "harmed". */
+function scansBelow(a: readonly ScanScore[], b: readonly ScanScore[]): number {
+  return a.filter((s, i) => mean(s.dice) < mean(b[i].dice) - 0.02).length;
+}
+
 function mean(v: readonly number[]): number {
   const k = v.filter((x) => Number.isFinite(x));
   return k.length === 0 ? NaN : k.reduce((a, b) => a + b, 0) / k.length;
@@ -343,9 +350,7 @@ const lines: string[] = [
 function belowOwnSeeds(runs: readonly RunResult[]): string {
   if (runs.length < 2) return 'n/a';
   let worst = 0;
-  for (const a of runs)
-    for (const b of runs)
-      if (a !== b) worst = Math.max(worst, a.scans.filter((s, i) => mean(s.dice) < mean(b.scans[i].dice) - 0.02).length);
+  for (const a of runs) for (const b of runs) if (a !== b) worst = Math.max(worst, scansBelow(a.scans, b.scans));
   return String(worst);
 }
 const seen = <T>(f: (r: RunResult) => T): T[] => [...new Set(results.map(f))];
@@ -356,10 +361,7 @@ for (const scannerName of seen((r) => r.scanner))
       if (runs.length === 0) continue;
       const base = results.find((r) => r.scanner === scannerName && r.method === 'unadapted')?.scans;
       const perSeed = (f: (s: ScanScore) => number): number[] => runs.map((r) => mean(r.scans.map(f)));
-      const worse =
-        base === undefined
-          ? 'n/a'
-          : String(Math.max(...runs.map((r) => r.scans.filter((s, i) => mean(s.dice) < mean(base[i].dice) - 0.02).length)));
+      const worse = base === undefined ? 'n/a' : String(Math.max(...runs.map((r) => scansBelow(r.scans, base))));
       lines.push(
         `| ${scannerName} | ${budget} | ${method} | ${meanStd(
           perSeed((s) => mean(s.dice)),
