@@ -9,6 +9,7 @@
 //   tsx bench/adapt-time.ts --data DIR --model FILE [--config JSON] [--repeats N] [--label TEXT] [--json OUT]
 //       loads them, runs finetune N times from the pretrained weights (wasm, 2 threads, the demo's
 //       window) with the given config overrides, and prints (and writes) the seconds of each run.
+import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -72,13 +73,9 @@ for (let i = 0; i < N_LABELED; i++) {
   labeled.push({ image: await readNiftiFile(join(data, `labeled-${i}.nii.gz`)), label: await readNiftiFile(labelPath) });
 }
 const unlabeled = [];
-for (let i = 0; ; i++) {
-  try {
-    unlabeled.push(await readNiftiFile(join(data, `unlabeled-${i}.nii.gz`)));
-  } catch {
-    break;
-  }
-}
+// unlabeled-0, -1, ... up to the first missing index (a file that is there but unreadable throws).
+for (let i = 0; existsSync(join(data, `unlabeled-${i}.nii.gz`)); i++)
+  unlabeled.push(await readNiftiFile(join(data, `unlabeled-${i}.nii.gz`)));
 
 const { createSegmenter } = await import('../src/api/index.js');
 const modelPath = resolve(model);
