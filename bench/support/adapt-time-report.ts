@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { median } from './vnet-step.js';
 
 interface Run {
   readonly label: string;
@@ -14,10 +15,6 @@ const [base, head, work, repeatsText] = process.argv.slice(2);
 const repeats = Number(repeatsText);
 const read = (name: string): Run[] =>
   Array.from({ length: repeats }, (_, r) => JSON.parse(readFileSync(join(work, `${name}-${r + 1}.json`), 'utf8')) as Run);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const summary = (name: string) => {
   const files = read(name);
   const seconds = files.flatMap((f) => f.runs.map((r) => r.seconds));
