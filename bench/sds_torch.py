@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""PyTorch peer (CPU) of bench/sds-run.ts: one SDS iteration (METHOD.md stage 2, mode 'sds') and one Mean
+"""PyTorch peer (CPU, or CUDA with --device cuda) of bench/sds-run.ts: one SDS iteration (METHOD.md stage 2, mode 'sds') and one Mean
 Teacher iteration (mode 'mean-teacher', BCP) written in plain PyTorch, step for step as sds-web's
 src/train/sds/iteration.ts runs them, timed the same way (median of the repeats after warm-up iterations).
 
-Run by bench/sds-run.ts as a subprocess:  /usr/bin/python3 bench/sds_torch.py --threads 2 --case '<json>' ...
+Run by bench/sds-run.ts as a subprocess:  /usr/bin/python3 bench/sds_torch.py --threads 2 [--device cuda] --case '<json>' ...
 (each --case is bench/support/sds-bench.ts torchCase(): mode, classes, width, half batch n, patch, the
 config's constants, seeds, warm-up and repeats). Prints one JSON line on stdout: {"torch", "threads",
-"cases": [{"name", "ms": [...], "medianMs", "losses", "selected"}]}; progress goes to stderr. Needs Debian's
-python3-torch (1.13) and python3-scipy.
+"device", "cases": [{"name", "ms": [...], "medianMs", "losses", "selected"}]}; progress goes to stderr. Needs
+Debian's python3-torch (1.13) and python3-scipy (or any PyTorch with CUDA, on the GPU machine).
+
+--device cuda: networks and batch on the GPU, fp32 (TF32 off for cuDNN and matmul, as bench/vnet_torch.py),
+eager; the argmax volumes go to the host for the largest-component step (scipy), as sds-web reads them back
+for its host LCC; torch.cuda.synchronize() before the clock starts and before it stops.
 
 The network is scripts/make-golden-vnet.py's VNet (imported through vnet_torch.py's loader, so it cannot
 drift from the TypeScript V-Net the golden tests hold to it), with torch's nn.Dropout3d(p=0.5) as in UA-MT,
@@ -72,7 +76,7 @@ def ball_labels(patch, n_classes):
     return labels
 
 
-def make_batch(golden, case):
+def make_batch(golden, case, device):
     n, patch = case['half'], tuple(case['patch'])
     ball = ball_labels(patch, case['nClasses'])
     labels = torch.from_numpy(np.broadcast_to(ball, (n,) + patch).copy())
@@ -83,10 +87,11 @@ def make_batch(golden, case):
         return torch.from_numpy((2 * u - 1 + np.where(ball > 0, 1.5, 0.0)).astype(np.float32))
 
     a, b, ua, ub = case['imageSeeds']
-    return {'img_a': image(a), 'lab_a': labels, 'img_b': image(b), 'lab_b': labels.clone(), 'unimg_a': image(ua), 'unimg_b': image(ub)}
+    batch = {'img_a': image(a), 'lab_a': labels, 'img_b': image(b), 'lab_b': labels.clone(), 'unimg_a': image(ua), 'unimg_b': image(ub)}
+    return {k: v.to(device) for k, v in batch.items()}
 
 
-def make_networks(golden, case):
+def make_networks(golden, case, device):
     count = 2 if case['mode'] == 'sds' else 1
     nets = []
     for _ in range(count + 1):  # the students, then the teacher, all from the same initial weights
@@ -94,10 +99,11 @@ def make_networks(golden, case):
         golden.init_like_sds(net, case['initSeed'])
         net.encoder.dropout = nn.Dropout3d(p=0.5)
         net.decoder.dropout = nn.Dropout3d(p=0.5)
-        nets.append(net)
+        nets.append(net.to(device))
     students, teacher = nets[:count], nets[count]
     teacher.eval()
     o = case['optimizer']
+    # Built after .to(device) so the momentum buffers live beside the parameters.
     optimizers = [torch.optim.SGD(s.parameters(), lr=o['lr'], momentum=o['momentum'], weight_decay=o['weightDecay']) for s in students]
     return students, teacher, optimizers
 
@@ -121,9 +127,9 @@ def keep_largest_component(classes, connectivity):
 def pseudo_labels(teacher, unimg, case):
     teacher.train(case['teacherTrainMode'])
     with torch.no_grad():
-        classes = teacher(unimg).argmax(1).to(torch.uint8).numpy()
+        classes = teacher(unimg).argmax(1).to(torch.uint8).cpu().numpy()
     teacher.eval()
-    return torch.from_numpy(keep_largest_component(classes, case['lccConnectivity']))
+    return torch.from_numpy(keep_largest_component(classes, case['lccConnectivity'])).to(unimg.device)
 
 
 def pseudo_label_halves(teacher, batch, case):
@@ -180,7 +186,7 @@ def cut_mix(batch, pa, pb, case, rng):
     patch = case['patch']
     size = [math.floor(s * case['cubeFraction']) for s in patch]
     start = [int(rng.integers(0, s - e + 1)) for s, e in zip(patch, size)]
-    mask = torch.ones(patch)
+    mask = torch.ones(patch, device=batch['img_a'].device)
     mask[start[0]:start[0] + size[0], start[1]:start[1] + size[1], start[2]:start[2] + size[2]] = 0
     inside = mask == 0
 
@@ -204,8 +210,8 @@ def select_student(students, batch, case):
         net.eval()
         with torch.no_grad():
             logits = net(torch.cat([batch['unimg_a'], batch['unimg_b']]))
-        labels = keep_largest_component(logits.argmax(1).to(torch.uint8).numpy(), case['lccConnectivity'])
-        views.append((logits, torch.from_numpy(labels).long()))
+        labels = keep_largest_component(logits.argmax(1).to(torch.uint8).cpu().numpy(), case['lccConnectivity'])
+        views.append((logits, torch.from_numpy(labels).long().to(logits.device)))
         net.train()
     agree = (views[0][1] == views[1][1]).float()
     confidence = [float((F.cross_entropy(z, y, reduction='none') * agree).sum() / (agree.sum() + 1e-16)) for z, y in views]
@@ -251,15 +257,20 @@ def iterate(students, teacher, optimizers, batch, case, t, rng):
     return values, selected
 
 
-def time_case(golden, case):
+def time_case(golden, case, device):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    students, teacher, optimizers = make_networks(golden, case)
-    batch = make_batch(golden, case)
+    students, teacher, optimizers = make_networks(golden, case, device)
+    batch = make_batch(golden, case, device)
+    cuda = device.type == 'cuda'
     times, values, picks = [], [], []
     for k in range(case['warmup'] + case['repeats']):
+        if cuda:
+            torch.cuda.synchronize()  # nothing queued before the clock starts
         start = time.perf_counter()
         values, selected = iterate(students, teacher, optimizers, batch, case, k + 1, rng)
+        if cuda:
+            torch.cuda.synchronize()  # the EMA update's kernels finished
         ms = (time.perf_counter() - start) * 1000
         picks.append(selected)
         if k >= case['warmup']:
@@ -274,16 +285,25 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--case', action='append', required=True, help='JSON: bench/support/sds-bench.ts torchCase()')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            sys.exit('sds_torch.py: --device cuda asked for, but torch.cuda.is_available() is False')
+        # fp32 as sds-web computes it: no TF32 in cuDNN's convolutions or in matmul.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.device(args.device)
     golden = load_golden_module()
     cases = []
     for text in args.case:
         case = json.loads(text)
         if case['mode'] not in ('sds', 'mean-teacher'):
             sys.exit(f'sds_torch.py: mode {case["mode"]!r} is not benchmarked (sds, mean-teacher)')
-        cases.append(time_case(golden, case))
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'cases': cases}))
+        cases.append(time_case(golden, case, device))
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': name, 'cases': cases}))
 
 
 if __name__ == '__main__':

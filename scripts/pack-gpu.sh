@@ -8,8 +8,8 @@
 #                               by vulkan-env.sh when the machine lacks them
 #   run.sh, vulkan-env.sh       the one runner (bench/gpu/run.sh: `bash .gpu-bench/run.sh CASE [options]`)
 # Per case (bundles by esbuild, WGSL inlined as text, `webgpu` external: it resolves to the kit's copy):
-#   bench   bench/conv3d.mjs, bench/vnet.mjs (+ bench/vnet_torch.py and scripts/make-golden-vnet.py, which
-#           it imports at that relative path), conv3d-cases.json, torch_conv3d.py
+#   bench   bench/conv3d.mjs, bench/vnet.mjs, bench/sds.mjs (+ bench/vnet_torch.py, bench/sds_torch.py and
+#           scripts/make-golden-vnet.py, which they import at that relative path), conv3d-cases.json, torch_conv3d.py
 #   soak    soak/soak.mjs and soak/data/: the hippocampus scans of test/support/tiny-sds-run.ts
 #   infer   infer/bench/{infer,ort-infer-child}.mjs.xz, ORT-web's JSEP build in infer/node_modules/, and
 #           the first LA scan of ../shared/data/la/cases.list (SDS_LA_DATA overrides the folder)
@@ -61,8 +61,10 @@ pack_bench() {
   mkdir -p "$kit/bench" "$kit/scripts"
   entry bench/conv3d-run.ts "$kit/bench/conv3d.mjs"
   entry bench/vnet-run.ts "$kit/bench/vnet.mjs" exit
-  # vnet-run.ts looks for its peer beside itself, and vnet_torch.py for the network at ../scripts/.
-  cp bench/vnet_torch.py "$kit/bench/"
+  entry bench/sds-run.ts "$kit/bench/sds.mjs" exit
+  # The -run.ts files look for their peers beside themselves, and vnet_torch.py (which sds_torch.py
+  # imports) for the network at ../scripts/.
+  cp bench/vnet_torch.py bench/sds_torch.py "$kit/bench/"
   cp scripts/make-golden-vnet.py "$kit/scripts/"
   cp bench/conv3d-cases.json bench/gpu/torch_conv3d.py "$kit/"
 }

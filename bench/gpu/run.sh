@@ -2,9 +2,12 @@
 # The one runner of the GPU kit (.gpu-bench/, made by scripts/pack-gpu.sh; bench/gpu/README.md), on a GPU
 # machine without Node or internet. It unpacks node and dawn.node, sets up Vulkan (vulkan-env.sh), prints
 # nvidia-smi's GPU line, then runs one case:
-#   bash .gpu-bench/run.sh bench [--quick]   conv3d (--quick: sizes / 4), then the V-Net training step
+#   bash .gpu-bench/run.sh bench [--quick]   conv3d (--quick: sizes / 4), then the V-Net training step, then
+#                                            the SDS and Mean Teacher iterations
 #   bash .gpu-bench/run.sh conv3d [options]  WebGPU conv kernels beside PyTorch CUDA fp32 -> results/conv3d-gpu.json
 #   bash .gpu-bench/run.sh vnet [options]    one V-Net step, WebGPU only, PyTorch on CUDA -> results/vnet-gpu.json
+#   bash .gpu-bench/run.sh iteration [opts]  one SDS and one Mean Teacher iteration at the demo's, its window's
+#                                            and the LA scale, WebGPU, PyTorch CUDA eager beside it -> results/sds-gpu.json
 #   bash .gpu-bench/run.sh soak [options]    2,000 tiny SDS iterations (options win over the defaults;
 #                                            SOAK_MAX_SECONDS, default 420, ends it early) -> results/soak-webgpu-gpu.json
 #   bash .gpu-bench/run.sh infer [options]   whole-scan inference, sds-web WebGPU vs onnxruntime-web's WebGPU
@@ -16,7 +19,7 @@
 # and named in the rows: if it says SwiftShader, Vulkan found no GPU driver and the numbers are CPU numbers.
 set -euo pipefail
 kit="$(cd "$(dirname "$0")" && pwd)"
-usage="usage: bash .gpu-bench/run.sh bench|conv3d|vnet|soak|infer|sds [options] (bench/gpu/README.md)"
+usage="usage: bash .gpu-bench/run.sh bench|conv3d|vnet|iteration|soak|infer|sds [options] (bench/gpu/README.md)"
 [ "$#" -ge 1 ] || { echo "$usage" >&2; exit 2; }
 what="$1"
 shift
@@ -38,6 +41,15 @@ vnet() {
   cd "$kit"
   BENCH_OUT=vnet-gpu BENCH_BACKENDS=webgpu BENCH_TORCH_DEVICE=cuda ./node bench/vnet.mjs --no-profile "$@"
   out results/vnet-gpu.json
+}
+
+# One SDS and one Mean Teacher iteration (bench/sds-run.ts) on WebGPU, the same iteration in PyTorch on
+# CUDA (bench/sds_torch.py, eager fp32); BENCH_LA_REPEATS 3: a GPU iteration at LA scale takes well under a second.
+iteration() {
+  cd "$kit"
+  BENCH_OUT=sds-gpu BENCH_BACKEND=webgpu BENCH_TORCH_DEVICE=cuda BENCH_LA_REPEATS="${BENCH_LA_REPEATS:-3}" \
+    SDS_PYTHON="${SDS_PYTHON:-python3}" ./node bench/sds.mjs "$@"
+  out results/sds-gpu.json
 }
 
 soak() {
@@ -87,7 +99,8 @@ case "$what" in
   bench)
     conv3d "$@"
     vnet
+    iteration
     ;;
-  conv3d | vnet | soak | infer | sds) "$what" "$@" ;;
+  conv3d | vnet | iteration | soak | infer | sds) "$what" "$@" ;;
   *) echo "$usage" >&2 && exit 2 ;;
 esac
