@@ -12,7 +12,8 @@
  * Each figure is the median of BENCH_REPEATS (default 3) iterations after BENCH_WARMUP (default 1)
  * warm-up iterations; at LA scale BENCH_LA_REPEATS (default 1: an LA iteration takes minutes on 2 cores).
  * Ratio = PyTorch's time / wasm's time (> 1: sds-web faster); the issue's target is >= 0.5 for the SDS
- * iteration at the demo's scale with relaxed SIMD. Writes bench/results/<BENCH_OUT or sds>.json.
+ * iteration at the demo's scale with relaxed SIMD. Writes bench/results/<BENCH_OUT or sds>.json
+ * (sds-webgpu.json with BENCH_BACKEND=webgpu, so a WebGPU run never overwrites the wasm figures).
  * `--quick`: every scale at patch 16x16x32 with nFilters 4 and one timed iteration, to check that both
  * sides run (about a minute; its figures mean nothing; written to the git-ignored <name>-quick.json).
  * Env: BENCH_THREADS (default 2) sets the wasm and PyTorch thread count; BENCH_CASES=<text>[,<text>...] keeps the cases whose name contains one of them (e.g. "demo",
@@ -264,7 +265,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   }
 
-  writeReport(`${process.env.BENCH_OUT ?? 'sds'}${quick ? '-quick' : ''}`, rows, {
+  writeReport(`${process.env.BENCH_OUT ?? (BACKEND === 'webgpu' ? 'sds-webgpu' : 'sds')}${quick ? '-quick' : ''}`, rows, {
     backend: BACKEND,
     torchDevice: TORCH_DEVICE,
     threads: THREADS,
