@@ -44,7 +44,8 @@ vnet() {
 }
 
 # One SDS and one Mean Teacher iteration (bench/sds-run.ts) on WebGPU, the same iteration in PyTorch on
-# CUDA (bench/sds_torch.py, eager fp32); BENCH_LA_REPEATS 3: a GPU iteration at LA scale takes well under a second.
+# CUDA (bench/sds_torch.py, eager fp32); BENCH_LA_REPEATS 3 (the default 1 is for the minutes an LA iteration
+# takes on two CPU cores; a GPU's time there is not measured yet).
 iteration() {
   cd "$kit"
   BENCH_OUT=sds-gpu BENCH_BACKEND=webgpu BENCH_TORCH_DEVICE=cuda BENCH_LA_REPEATS="${BENCH_LA_REPEATS:-3}" \
