@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vnet_torch import load_golden_module  # noqa: E402  (the bench folder is not a package)
+from vnet_torch import bench_device, load_golden_module  # noqa: E402  (the bench folder is not a package)
 
 STRUCTURES = {6: ndimage.generate_binary_structure(3, 1), 18: ndimage.generate_binary_structure(3, 2), 26: np.ones((3, 3, 3), bool)}
 
@@ -288,13 +288,7 @@ def main():
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.device == 'cuda':
-        if not torch.cuda.is_available():
-            sys.exit('sds_torch.py: --device cuda asked for, but torch.cuda.is_available() is False')
-        # fp32 as sds-web computes it: no TF32 in cuDNN's convolutions or in matmul.
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    device = torch.device(args.device)
+    device, name = bench_device(args.device, 'sds_torch.py')
     golden = load_golden_module()
     cases = []
     for text in args.case:
@@ -302,7 +296,6 @@ def main():
         if case['mode'] not in ('sds', 'mean-teacher'):
             sys.exit(f'sds_torch.py: mode {case["mode"]!r} is not benchmarked (sds, mean-teacher)')
         cases.append(time_case(golden, case, device))
-    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': name, 'cases': cases}))
 
 

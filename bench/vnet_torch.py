@@ -82,6 +82,18 @@ def time_case(golden, shape, warmup, repeats, device):
     return {'shape': shape, 'ms': times, 'medianMs': statistics.median(times), 'loss': loss}
 
 
+def bench_device(kind, script):
+    """The torch.device for --device cpu|cuda and its name; on CUDA, fp32 like sds-web (TF32 would trade
+    mantissa bits for tensor-core speed). Shared with bench/sds_torch.py."""
+    if kind == 'cuda':
+        if not torch.cuda.is_available():
+            sys.exit(f'{script}: --device cuda asked for, but torch.cuda.is_available() is False')
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.device(kind)
+    return device, (torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu')
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--threads', type=int, default=2)
@@ -91,14 +103,7 @@ def main():
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.device == 'cuda':
-        if not torch.cuda.is_available():
-            sys.exit('vnet_torch.py: --device cuda asked for, but torch.cuda.is_available() is False')
-        # fp32 like sds-web: TF32 would trade mantissa bits for tensor-core speed.
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    device = torch.device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
+    device, name = bench_device(args.device, 'vnet_torch.py')
     golden = load_golden_module()
     cases = [time_case(golden, [int(v) for v in s.split(',')], args.warmup, args.repeats, device) for s in args.shape]
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': name, 'cases': cases}))
