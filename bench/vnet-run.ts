@@ -35,9 +35,9 @@ interface VNetCase {
   readonly name: string;
   readonly shape: Shape;
   /** PyTorch's ms per step on the development machine as the issue reports it, for comparison. */
-  readonly issuePyTorchMs: number;
-  /** Issue 20's target ratios (PyTorch time / wasm time) for plain and relaxed SIMD. */
-  readonly target: { readonly plain: number; readonly relaxed: number };
+  readonly issuePyTorchMs?: number;
+  /** Issue 20's target ratios (PyTorch time / wasm time) for plain and relaxed SIMD (none: timed only). */
+  readonly target?: { readonly plain: number; readonly relaxed: number };
   /** Small enough for WebGPU on SwiftShader. */
   readonly small: boolean;
 }
@@ -45,6 +45,8 @@ interface VNetCase {
 const CASES: readonly VNetCase[] = [
   { name: 'hippocampus [4,1,32,48,32]', shape: [4, 1, 32, 48, 32], issuePyTorchMs: 762, small: true, target: { plain: 0.5, relaxed: 0.6 } },
   { name: 'LA [1,1,80,112,112]', shape: [1, 1, 80, 112, 112], issuePyTorchMs: 3800, small: false, target: { plain: 0.6, relaxed: 0.8 } },
+  // The demo's adaptation spends most of its time in 200 supervised warm-up steps on one cut-mixed patch.
+  { name: "the demo's warm-up step [1,1,32,48,32]", shape: [1, 1, 32, 48, 32], small: true },
 ];
 // Both sides run with the same thread count (2: this machine's cores); BENCH_THREADS=1 gives the
 // single-thread figures that, beside the 2-thread ones, say how much of a step runs in parallel.
@@ -151,7 +153,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const note = [
       `median of ${t.ms.length} steps after 1 warm-up: ${t.ms.map((m) => m.toFixed(0)).join(', ')} ms; loss ${t.loss.toFixed(4)}`,
       peer
-        ? `PyTorch steps ${peer.ms.map((m) => m.toFixed(0)).join(', ')} ms (${peer.note}); issue reports ${c.issuePyTorchMs} ms for PyTorch CPU`
+        ? `PyTorch steps ${peer.ms.map((m) => m.toFixed(0)).join(', ')} ms (${peer.note})` +
+          (c.issuePyTorchMs === undefined ? '' : `; issue reports ${c.issuePyTorchMs} ms for PyTorch CPU`)
         : 'no PyTorch figure',
       ...(t.note ? [t.note] : []),
       ...extra,
@@ -178,9 +181,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       try {
         const t = await timeSteps(backend, c, repeats);
         const r = row(c, label, t, []);
-        const target = String(info.details.binary).startsWith('relaxed') ? c.target.relaxed : c.target.plain;
-        const meets = r.ratio !== null && r.ratio >= target;
-        r.note += `; target ratio >= ${target} (issue 20, ${String(info.details.binary)}): ${r.ratio === null ? 'no peer' : meets ? 'met' : 'NOT met'}`;
+        const target =
+          c.target === undefined ? null : String(info.details.binary).startsWith('relaxed') ? c.target.relaxed : c.target.plain;
+        const meets = target === null || (r.ratio !== null && r.ratio >= target);
+        if (target !== null)
+          r.note += `; target ratio >= ${target} (issue 20, ${String(info.details.binary)}): ${r.ratio === null ? 'no peer' : meets ? 'met' : 'NOT met'}`;
         rows.push(r);
         if (argv.includes('--profile') || (!meets && !argv.includes('--no-profile'))) {
           const entries = await profileStep(backend, t.trainer);

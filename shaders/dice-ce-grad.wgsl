@@ -1,5 +1,5 @@
 // diceCeLoss pass 3: d loss / d logits per voxel from the coefficients of the finalize pass, zero
-// outside region R. Dice acts through the softmax Jacobian, dz_c = p_c (g_c - sum_k p_k g_k) with
+// outside region R and on voxels labeled IGNORE_LABEL. Dice acts through the softmax Jacobian, dz_c = p_c (g_c - sum_k p_k g_k) with
 // g_k = d loss / d p_k; cross-entropy's logit gradient is simply scale * (p_c - y_c).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
@@ -10,6 +10,7 @@
 override WG: u32 = 256u;
 override C: u32 = 2u;
 override Q: u32;
+const IGNORE_LABEL: u32 = 255u;
 
 fn in_region(s: u32) -> bool {
   if (params.region == 0u) {
@@ -34,7 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n = i / spatial;
   let s = i % spatial;
   let base = n * C * spatial + s;
-  if (!in_region(s)) {
+  if (!in_region(s) || labels[i] == IGNORE_LABEL) {
     for (var c = 0u; c < C; c++) {
       grad[base + c * spatial] = 0.0;
     }

@@ -5,8 +5,8 @@
 // count at [3C + 1]. Classes go to separate workgroups, not to per-thread arrays in workgroup memory:
 // a WG x Q array costs SwiftShader seconds of compile time per class count, and the softmax each
 // workgroup recomputes is a few cached reads.
-// A label outside [0, C) matches no class and adds no cross-entropy (the GPU cannot raise; the
-// reference refuses such labels).
+// A voxel labeled IGNORE_LABEL is outside R. Any other label outside [0, C) matches no class and adds
+// no cross-entropy (the GPU cannot raise; the reference refuses such labels).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 // The cube mask; when the region is every voxel (region 0) any buffer is bound here and never read.
@@ -16,6 +16,7 @@
 override WG: u32 = 256u;
 override C: u32 = 2u;
 override Q: u32;
+const IGNORE_LABEL: u32 = 255u;
 
 fn in_region(s: u32) -> bool {
   if (params.region == 0u) {
@@ -39,7 +40,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let start = chunk * WG * params.items;
   for (var k = 0u; k < params.items; k++) {
     let s = start + k * WG + tid;
-    if (s < spatial && in_region(s)) {
+    if (s < spatial && in_region(s) && labels[n * spatial + s] != IGNORE_LABEL) {
       let base = n * C * spatial + s;
       let shift = softmax_shift(base, spatial);
       let label = labels[n * spatial + s];

@@ -1,5 +1,8 @@
 // Included by the disagreementMse shaders, which declare the `logits`, `other` and `mask` bindings.
 
+// src/ops/confidence.ts: a target voxel the loss skips.
+const IGNORE_LABEL: u32 = 255u;
+
 // D(v): the two students' argmax differ at this voxel. Argmax takes the first maximum on ties, as the
 // argmax kernel does, so both backends agree on which voxels count.
 fn disagrees(base: u32, stride: u32) -> bool {

@@ -1,5 +1,5 @@
 // disagreementMse pass 3: d loss / d logits, zero where the students agree (no gradient flows
-// through D or through `other`). With g_k = d loss / d p_k = w (2 / C) (p_k - onehot_k) / (sum D + eps),
+// through D or through `other`) and where the target is IGNORE_LABEL. With g_k = d loss / d p_k = w (2 / C) (p_k - onehot_k) / (sum D + eps),
 // the softmax Jacobian gives dz_c = p_c (g_c - sum_k p_k g_k).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> other: array<f32>;
@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n = i / spatial;
   let s = i % spatial;
   let base = n * C * spatial + s;
-  if (!disagrees(base, spatial)) {
+  if (target_labels[i] == IGNORE_LABEL || !disagrees(base, spatial)) {
     for (var c = 0u; c < C; c++) {
       grad[base + c * spatial] = 0.0;
     }

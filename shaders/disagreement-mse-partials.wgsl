@@ -1,6 +1,7 @@
 // disagreementMse pass 1: per-chunk partial sums of D(v) e(v) and D(v) over the whole batch,
 // e(v) = w(v) * mean_c (softmax(logits)_c - onehot(target)_c)^2. Workgroup `chunk` covers flat voxels
-// [chunk * WG * items, (chunk + 1) * WG * items) of the N*D*H*W grid and writes 2 values.
+// [chunk * WG * items, (chunk + 1) * WG * items) of the N*D*H*W grid and writes 2 values. Voxels whose
+// target is IGNORE_LABEL count in neither sum.
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> other: array<f32>;
 @group(0) @binding(3) var<storage, read> target_labels: array<u32>;
@@ -22,7 +23,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let n = i / spatial;
     let s = i % spatial;
     let base = n * C * spatial + s;
-    if (i < params.voxels && disagrees(base, spatial)) {
+    if (i < params.voxels && target_labels[i] != IGNORE_LABEL && disagrees(base, spatial)) {
       let shift = softmax_shift(base, spatial);
       let label = target_labels[i];
       var squares = 0.0;

@@ -180,6 +180,51 @@ describe('losses against finite differences (float64)', () => {
     expect(outside.grad.data[1]).toBe(0); // voxel 1 lies outside the region
   });
 
+  it('IGNORE_LABEL voxels are outside every loss: diceCe with the cube inside ignored equals diceCe over the outside region', () => {
+    const logits = f64(34, shape, -2, 2);
+    const hidden = ops.dense(
+      Uint8Array.from(labels.data, (y, i) => (mask.data[i % mask.data.length] === 0 ? ops.IGNORE_LABEL : y)),
+      labels.shape,
+    );
+    const p = { weight: 0.7, region: 'outside' as const };
+    const byRegion = ops.diceCeLossReference(logits, labels, mask, p);
+    const byIgnore = ops.diceCeLossReference(logits, hidden, null, p);
+    expect(byIgnore.loss.data[0]).toBeCloseTo(byRegion.loss.data[0], 14);
+    expect(Array.from(byIgnore.grad.data)).toEqual(Array.from(byRegion.grad.data));
+    // And the gradient stays the loss's derivative with ignored voxels present.
+    const loss = (): number => ops.diceCeLossReference(logits, hidden, null, p).loss.data[0];
+    expectGradientsClose('dlogits', byIgnore.grad.data, numericGradient(logits, loss), NONLINEAR_TOL);
+  });
+
+  it('IGNORE_LABEL targets count in neither sum of disagreementMse: same as the loss over the other voxels', () => {
+    const logits = f64(35, shape, -2, 2);
+    const other = f64(36, shape, -2, 2);
+    const p = { weightOutside: 1, weightInside: 0.5 };
+    // Ignore every voxel inside the cube; making `other` agree there drops the same voxels from D.
+    const inside = (v: number): boolean => mask.data[v % mask.data.length] === 0;
+    const hidden = ops.dense(
+      Uint8Array.from(labels.data, (y, v) => (inside(v) ? ops.IGNORE_LABEL : y)),
+      labels.shape,
+    );
+    const l = new ops.Layout5(shape);
+    const agreeing = ops.dense(Float64Array.from(other.data), shape);
+    for (let n = 0; n < l.n; n++)
+      for (let v = 0; v < l.spatialSize; v++)
+        if (inside(n * l.spatialSize + v)) for (let c = 0; c < l.c; c++) agreeing.data[l.voxel(n, c, v)] = logits.data[l.voxel(n, c, v)];
+    const byIgnore = ops.disagreementMseReference(logits, other, hidden, mask, p);
+    const byAgreement = ops.disagreementMseReference(logits, agreeing, labels, mask, p);
+    expect(byIgnore.loss.data[0]).toBeGreaterThan(0);
+    expect(byIgnore.loss.data[0]).toBeCloseTo(byAgreement.loss.data[0], 14);
+    expect(Array.from(byIgnore.grad.data)).toEqual(Array.from(byAgreement.grad.data));
+  });
+
+  it('confidentArgmax flags voxels whose largest probability is below the threshold (strict), class in the low bits', () => {
+    // Voxels: (0.7, 0.3) confident class 0; (0.4, 0.6) low class 1; (0.5, 0.5) tie at the threshold: class 0, confident.
+    const probs = ops.dense(Float32Array.of(0.7, 0.4, 0.5, 0.3, 0.6, 0.5), [1, 2, 1, 1, 3]);
+    expect(Array.from(ops.confidentArgmaxReference(probs, 0.5).data)).toEqual([0, 1, 0]);
+    expect(Array.from(ops.confidentArgmaxReference(probs, 0.65).data)).toEqual([0, 1 + ops.LOW_CONFIDENCE_BIT, ops.LOW_CONFIDENCE_BIT]);
+  });
+
   it('disagreementMse on a hand-computed case', () => {
     // Voxel 0: argmax 0 vs other's 1 (disagree), target 1, outside the cube; voxel 1 agrees.
     const logits = d64([1, 0, 0, 1], [1, 2, 1, 1, 2]);

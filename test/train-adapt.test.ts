@@ -338,6 +338,9 @@ describe('adaptation modes of trainSds on the reference backend', () => {
     expect(() => config({ adaptation: { pseudoLabelFlips: 1 as unknown as boolean } })).toThrow(
       /adaptation.pseudoLabelFlips: expected a boolean, found 1/,
     );
+    expect(() => config({ adaptation: { pseudoLabelConfidence: 1.5 } })).toThrow(
+      /adaptation.pseudoLabelConfidence: expected a number in \[0, 1\], found 1.5/,
+    );
     expect(() => config({ adaptation: { augmentLabeled: 'yes' as unknown as boolean } })).toThrow(
       /adaptation.augmentLabeled: expected true, false or 'auto'/,
     );

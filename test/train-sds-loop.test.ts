@@ -12,7 +12,7 @@ import { createReferenceBackend } from '../src/ops/reference/index.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/index.js';
 import { SdsError } from '../src/core/errors.js';
 import type { Vec3 } from '../src/core/shape.js';
-import { readSafetensors } from '../src/nn/checkpoint/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/nn/checkpoint/safetensors.js';
 import { loadVNet, saveVNet } from '../src/nn/checkpoint/vnet-checkpoint.js';
 import { VNet } from '../src/nn/vnet.js';
 import { loadCases } from '../src/train/node-cases.js';
@@ -217,6 +217,21 @@ describe('trainSds on the reference backend (stage 1: 1 iteration, stage 2: 2)',
     const resumed = await train(reference, config(), { resume: refRun.checkpoints[1].bytes });
     expect(steps(resumed.result)).toEqual(steps(refRun.result).slice(2));
     expect(resumed.result.stage1Iterations).toBe(1);
+  });
+
+  it('resumes a checkpoint written before a departure switch existed (the switch absent = off)', async () => {
+    const file = readSafetensors(refRun.checkpoints[1].bytes);
+    const saved = JSON.parse(file.metadata['sds.trainer.config']) as { adaptation: Record<string, unknown> };
+    delete saved.adaptation.pseudoLabelConfidence;
+    // Without the CRC field, as checkpoints from before checksums are.
+    const { 'sds.crc32': _crc, ...rest } = file.metadata;
+    const older = writeSafetensors(file.tensors, { ...rest, 'sds.trainer.config': JSON.stringify(saved) });
+    const resumed = await train(reference, config(), { resume: older });
+    expect(steps(resumed.result)).toEqual(steps(refRun.result).slice(2));
+    // A switch the checkpoint ran with on still has to match.
+    saved.adaptation.pseudoLabelConfidence = 0.8;
+    const other = writeSafetensors(file.tensors, { ...rest, 'sds.trainer.config': JSON.stringify(saved) });
+    await expect(train(reference, config(), { resume: other })).rejects.toThrow(/differs from the checkpoint's in adaptation/);
   });
 
   it('starts stage 2 from given stage-1 weights', async () => {

@@ -500,6 +500,23 @@ describe('sdsIteration on tiny random volumes (nFilters 2, 16^3, 2 + 2 patches; 
     small.destroy();
   });
 
+  it('pseudoLabelConfidence: the unsure pseudo-label voxels drop out of the losses, in the same read-backs, as on the reference backend', async () => {
+    const once = async (backend: Backend, config: SdsConfig): Promise<SdsEvent> => {
+      const state = createSdsState(backend, config);
+      const batch = randomBatch(backend, 100);
+      const e = await sdsIteration(state, batch);
+      for (const t of Object.values(batch)) backend.dispose(t);
+      disposeSdsState(state);
+      return e;
+    };
+    // An untrained 2-class teacher's largest probability is 0.57-0.59 on most voxels: 0.58 ignores about half.
+    const masked = resolveSdsConfig({ adaptation: { pseudoLabelConfidence: 0.58 } }, tinyConfig('sds'));
+    const [plain, got, ref] = [await once(wasm, tinyConfig('sds')), await once(wasm, masked), await once(be, masked)];
+    expect(got.reads).toBe(4);
+    got.losses.forEach((l, k) => expect(Math.abs(l - plain.losses[k])).toBeGreaterThan(1e-3));
+    got.losses.forEach((l, k) => expect(l).toBeCloseTo(ref.losses[k], 4));
+  });
+
   it('matches the reference backend (same seeds, same dropout masks)', async () => {
     const [ref] = await runIterations(be, 'sds', 1);
     const [got] = await runIterations(wasm, 'sds', 1);

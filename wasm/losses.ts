@@ -44,6 +44,9 @@ function labelAt(labels: usize, labelBytes: i32, i: i32): i32 {
   return labelBytes == 1 ? <i32>load<u8>(labels + <usize>i) : load<i32>(labels + (<usize>i << 2));
 }
 
+/** src/ops/confidence.ts: voxels with this label count in no loss sum. */
+const IGNORE_LABEL: i32 = 255;
+
 export function softmaxF32(z: usize, y: usize, n: i32, c: i32, s: i32, probs: usize): void {
   for (let b = 0; b < n; b++) {
     for (let v = 0; v < s; v++) {
@@ -57,6 +60,17 @@ export function softmaxF32(z: usize, y: usize, n: i32, c: i32, s: i32, probs: us
 
 export function argmaxU8(z: usize, y: usize, n: i32, c: i32, s: i32): void {
   for (let b = 0; b < n; b++) for (let v = 0; v < s; v++) store<u8>(y + <usize>(b * s + v), <u8>argmaxVoxel(z, b, c, s, v));
+}
+
+/** argmax of probabilities [N][C][S], plus 128 where the largest probability is below `threshold` (src/ops/confidence.ts). */
+export function confidentArgmaxU8(z: usize, y: usize, n: i32, c: i32, s: i32, threshold: f32): void {
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      const best = argmaxVoxel(z, b, c, s, v);
+      const low = load<f32>(z + ((<usize>(b * c + best) * <usize>s + <usize>v) << 2)) < threshold;
+      store<u8>(y + <usize>(b * s + v), <u8>(best + (low ? 128 : 0)));
+    }
+  }
 }
 
 // The Dice + CE loss runs as two passes the thread pool shares (src/backend/wasm/kernels.ts): units
@@ -105,8 +119,9 @@ export function diceCePartialsRange(
     let crossEntropy: f64 = 0, regionSize: f64 = 0;
     for (let v = v0; v < v1; v++) {
       if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) continue;
-      const lse = softmaxVoxel(z, b, c, s, v, probs);
       const y = labelAt(labels, labelBytes, b * s + v);
+      if (y == IGNORE_LABEL) continue;
+      const lse = softmaxVoxel(z, b, c, s, v, probs);
       for (let ch = 0; ch < c; ch++) {
         const p = load<f64>(probs + (<usize>ch << 3));
         const d = out + (<usize>(c + ch) << 3);
@@ -164,12 +179,12 @@ export function diceCeGradRange(
   for (let u = begin; u < end; u++) {
     const b = u / cps, v0 = (u % cps) * LOSS_CHUNK, v1 = min(s, v0 + LOSS_CHUNK);
     for (let v = v0; v < v1; v++) {
-      if (mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) {
+      const y = labelAt(labels, labelBytes, b * s + v);
+      if ((mask != 0 && <i32>load<u8>(mask + <usize>v) != regionBit) || y == IGNORE_LABEL) {
         for (let ch = 0; ch < c; ch++) store<f32>(grad + ((<usize>(b * c + ch) * <usize>s + <usize>v) << 2), 0);
         continue;
       }
       softmaxVoxel(z, b, c, s, v, probs);
-      const y = labelAt(labels, labelBytes, b * s + v);
       // d Dice / d p_c = -(2 y_c S - (2 I + smooth)) / (S^2 N C); then the softmax Jacobian.
       let weighted: f64 = 0;
       for (let ch = 0; ch < c; ch++) {
@@ -195,15 +210,20 @@ export function disagreementMseF32(
   n: i32, c: i32, s: i32, weightOutside: f64, weightInside: f64, probs: usize,
 ): void {
   let disagreeing: f64 = 0;
-  for (let b = 0; b < n; b++) for (let v = 0; v < s; v++) if (argmaxVoxel(z, b, c, s, v) != argmaxVoxel(other, b, c, s, v)) disagreeing += 1;
+  for (let b = 0; b < n; b++) {
+    for (let v = 0; v < s; v++) {
+      if (labelAt(target, labelBytes, b * s + v) == IGNORE_LABEL) continue;
+      if (argmaxVoxel(z, b, c, s, v) != argmaxVoxel(other, b, c, s, v)) disagreeing += 1;
+    }
+  }
   const norm = disagreeing + REGION_EPS;
   memory.fill(grad, 0, <usize>(n * c * s) << 2);
   let weightedError: f64 = 0;
   for (let b = 0; b < n; b++) {
     for (let v = 0; v < s; v++) {
-      if (argmaxVoxel(z, b, c, s, v) == argmaxVoxel(other, b, c, s, v)) continue;
-      const weight = load<u8>(mask + <usize>v) == 1 ? weightOutside : weightInside;
       const y = labelAt(target, labelBytes, b * s + v);
+      if (y == IGNORE_LABEL || argmaxVoxel(z, b, c, s, v) == argmaxVoxel(other, b, c, s, v)) continue;
+      const weight = load<u8>(mask + <usize>v) == 1 ? weightOutside : weightInside;
       softmaxVoxel(z, b, c, s, v, probs);
       let squares: f64 = 0, weighted: f64 = 0;
       for (let ch = 0; ch < c; ch++) {

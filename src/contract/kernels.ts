@@ -93,14 +93,20 @@ export interface KernelSignatures {
   /** Index of the largest channel (first on ties), NCDHW -> NDHW uint8. */
   argmax(x: Tensor): Tensor;
   /**
+   * argmax of probabilities NCDHW -> NDHW uint8, plus LOW_CONFIDENCE_BIT (128) where the largest
+   * probability is below `threshold` (float32 comparison).
+   */
+  confidentArgmax(probs: Tensor, threshold: number): Tensor;
+  /**
    * weight * (Dice_R + CE_R) / 2 over region R of the cube mask (all voxels when mask is null),
-   * METHOD.md step 4, and its gradient with respect to the logits.
+   * METHOD.md step 4, and its gradient with respect to the logits. Voxels labeled IGNORE_LABEL (255)
+   * are outside R.
    */
   diceCeLoss(logits: Tensor, labels: Tensor, mask: Tensor | null, p: DiceCeParams): LossAndGrad;
   /**
    * METHOD.md step 5: sum_v D(v) e(v) / (sum_v D(v) + 1e-16) with D = [argmax logits != argmax other]
    * and e the weighted per-voxel MSE of softmax(logits) against one-hot(target); gradient w.r.t. logits
-   * only (no gradient through D or `other`).
+   * only (no gradient through D or `other`). Voxels whose target is IGNORE_LABEL (255) count in neither sum.
    */
   disagreementMse(logits: Tensor, other: Tensor, target: Tensor, mask: Tensor, p: DisagreementMseParams): LossAndGrad;
   /**

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { SdsError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { IGNORE_LABEL } from './confidence.js';
 import { cubeMaskBit } from './cut-mix.js';
 import { type Dense, type FloatArray, type LabelArray, Layout5, at, put, zerosLike } from './dense.js';
 import type { LossAndGrad } from '../contract/kernels.js';
@@ -16,7 +17,8 @@ export const REGION_EPS = 1e-16;
 
 /**
  * weight * (Dice_R + CE_R) / 2 over region R of the cube mask (every voxel when mask is null), METHOD.md
- * step 4, and its gradient with respect to the logits.
+ * step 4, and its gradient with respect to the logits. Voxels labeled IGNORE_LABEL are outside R: they
+ * add to no Dice sum, no cross-entropy and no voxel count, and get a zero gradient.
  */
 export function diceCeLoss(backend: Backend, logits: Tensor, labels: Tensor, mask: Tensor | null, p: DiceCeParams): LossAndGrad {
   expectTensorsOn(backend, 'diceCeLoss', { logits, labels, mask });
@@ -39,6 +41,11 @@ export function labelAt(labels: LabelArray, i: number, classes: number): number 
   const y = at(labels, i);
   if (!(y >= 0 && y < classes)) throw new RangeError(`reference: label ${y} at voxel ${i} outside [0, ${classes})`);
   return y;
+}
+
+/** Voxel i carries IGNORE_LABEL: no loss term reads it. */
+export function ignored(labels: LabelArray, i: number): boolean {
+  return at(labels, i) === IGNORE_LABEL;
 }
 
 export interface LossAndGradReference<F extends FloatArray> {
@@ -65,7 +72,7 @@ export function diceCeLossReference<F extends FloatArray>(
     for (let v = 0; v < l.spatialSize; v++) {
       const lse = softmaxVoxel(logits.data, l, n, v, voxelProbs);
       for (let c = 0; c < l.c; c++) put(probs, l.voxel(n, c, v), voxelProbs[c]);
-      if (!inRegion(v)) continue;
+      if (!inRegion(v) || ignored(labels.data, n * l.spatialSize + v)) continue;
       const y = labelAt(labels.data, n * l.spatialSize + v, l.c);
       for (let c = 0; c < l.c; c++) {
         put(denominator, n * l.c + c, at(denominator, n * l.c + c) + voxelProbs[c] + (c === y ? 1 : 0));
@@ -85,7 +92,7 @@ export function diceCeLossReference<F extends FloatArray>(
   const dLdp = new Float64Array(l.c);
   for (let n = 0; n < l.n; n++)
     for (let v = 0; v < l.spatialSize; v++) {
-      if (!inRegion(v)) continue;
+      if (!inRegion(v) || ignored(labels.data, n * l.spatialSize + v)) continue;
       const y = labelAt(labels.data, n * l.spatialSize + v, l.c);
       // d Dice / d p_c = -(1 / (N C)) * (2 y_c S - (2 I + smooth)) / S^2 with S the denominator.
       let weighted = 0;

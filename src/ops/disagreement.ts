@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import { cubeMaskBit } from './cut-mix.js';
-import { labelAt, REGION_EPS, type LossAndGradReference } from './dice-ce.js';
+import { ignored, labelAt, REGION_EPS, type LossAndGradReference } from './dice-ce.js';
 import { type Dense, type FloatArray, type LabelArray, Layout5, put, zerosLike } from './dense.js';
 import type { LossAndGrad } from '../contract/kernels.js';
 import type { DisagreementMseParams } from '../contract/params.js';
@@ -13,7 +13,8 @@ import { expectFinite, expectImage, expectLabelsFor, expectMaskFor, expectSameSh
  * METHOD.md step 5: L = sum_v D(v) e(v) / (sum_v D(v) + 1e-16) over every voxel of the batch, with
  * D = [argmax logits != argmax other] and e(v) = w(v) * mean_c (softmax(logits)_c - onehot(target)_c)^2,
  * w = weightOutside where the cube mask is 1, weightInside where it is 0. The gradient flows into the
- * logits only: D and `other` (the other student) are constants.
+ * logits only: D and `other` (the other student) are constants. A voxel whose target is IGNORE_LABEL
+ * has no target to correct towards: it counts in neither sum.
  */
 export function disagreementMse(
   backend: Backend,
@@ -47,13 +48,14 @@ export function disagreementMseReference<F extends FloatArray>(
   const grad = zerosLike(logits.data, logits.shape);
   let weightedError = 0;
   let disagreeing = 0;
+  const counts = (n: number, v: number): boolean =>
+    !ignored(target.data, n * l.spatialSize + v) && argmaxVoxel(logits.data, l, n, v) !== argmaxVoxel(other.data, ol, n, v);
   // First pass: the normaliser sum_v D(v), which every voxel's gradient is divided by.
-  for (let n = 0; n < l.n; n++)
-    for (let v = 0; v < l.spatialSize; v++) if (argmaxVoxel(logits.data, l, n, v) !== argmaxVoxel(other.data, ol, n, v)) disagreeing++;
+  for (let n = 0; n < l.n; n++) for (let v = 0; v < l.spatialSize; v++) if (counts(n, v)) disagreeing++;
   const norm = disagreeing + REGION_EPS;
   for (let n = 0; n < l.n; n++)
     for (let v = 0; v < l.spatialSize; v++) {
-      if (argmaxVoxel(logits.data, l, n, v) === argmaxVoxel(other.data, ol, n, v)) continue;
+      if (!counts(n, v)) continue;
       const weight = cubeMaskBit(mask.data, v) === 1 ? p.weightOutside : p.weightInside;
       const y = labelAt(target.data, n * l.spatialSize + v, l.c);
       softmaxVoxel(logits.data, l, n, v, probs);

@@ -2,6 +2,7 @@
 export * from './agreement.js';
 export * from './batch-norm.js';
 export * from './channel.js';
+export * from './confidence.js';
 export * from './conv-geometry.js';
 export * from './conv3d.js';
 export * from './conv3d-backward.js';

@@ -134,12 +134,22 @@ function batchNormCase(kernel: BatchNormKernel, x: readonly number[], momentum =
   };
 }
 
-function lossInputs(x: readonly number[], labelDType: 'uint8' | 'int32', cube: boolean): Inputs {
+const ignoring = (share: number): string => (share > 0 ? `, ${share * 100}% IGNORE_LABEL` : '');
+
+/** `ignoredShare` of the labels (drawn from their own stream) become IGNORE_LABEL. */
+function lossInputs(x: readonly number[], labelDType: 'uint8' | 'int32', cube: boolean, ignoredShare = 0): Inputs {
   const spatial: Vec3 = [x[2], x[3], x[4]];
+  const labels = randomLabels(seed(), [x[0], ...spatial], x[1], labelDType);
+  if (ignoredShare > 0) {
+    const draws = seed();
+    labels.data.forEach((_, i) => {
+      if (ops.uniformAt(draws, i) < ignoredShare) labels.data[i] = ops.IGNORE_LABEL;
+    });
+  }
   return {
     logits: randomFloat32(seed(), x, -3, 3),
     other: randomFloat32(seed(), x, -3, 3),
-    labels: randomLabels(seed(), [x[0], ...spatial], x[1], labelDType),
+    labels,
     ...(cube
       ? {
           mask: hostCubeMask(
@@ -152,11 +162,17 @@ function lossInputs(x: readonly number[], labelDType: 'uint8' | 'int32', cube: b
   };
 }
 
-function diceCeCase(x: readonly number[], region: MaskRegion | null, weight: number, labelDType: 'uint8' | 'int32' = 'uint8'): OpCase {
+function diceCeCase(
+  x: readonly number[],
+  region: MaskRegion | null,
+  weight: number,
+  labelDType: 'uint8' | 'int32' = 'uint8',
+  ignoredShare = 0,
+): OpCase {
   return {
     kernel: 'diceCeLoss',
-    name: `logits ${shape(x)} ${region ?? 'no mask'} weight ${weight} ${labelDType} labels`,
-    inputs: () => lossInputs(x, labelDType, region !== null),
+    name: `logits ${shape(x)} ${region ?? 'no mask'} weight ${weight} ${labelDType} labels${ignoring(ignoredShare)}`,
+    inputs: () => lossInputs(x, labelDType, region !== null, ignoredShare),
     run: (b, t) => ({ ...ops.diceCeLoss(b, t.logits, t.labels, region === null ? null : t.mask, { weight, region: region ?? 'outside' }) }),
   };
 }
@@ -166,11 +182,12 @@ function disagreementCase(
   weightOutside: number,
   weightInside: number,
   labelDType: 'uint8' | 'int32' = 'uint8',
+  ignoredShare = 0,
 ): OpCase {
   return {
     kernel: 'disagreementMse',
-    name: `logits ${shape(x)} weights ${weightOutside}/${weightInside} ${labelDType} target`,
-    inputs: () => lossInputs(x, labelDType, true),
+    name: `logits ${shape(x)} weights ${weightOutside}/${weightInside} ${labelDType} target${ignoring(ignoredShare)}`,
+    inputs: () => lossInputs(x, labelDType, true, ignoredShare),
     run: (b, t) => ({ ...ops.disagreementMse(b, t.logits, t.other, t.labels, t.mask, { weightOutside, weightInside }) }),
   };
 }
@@ -201,6 +218,7 @@ function hostCase(kernel: KernelName, name: string, inputs: () => Inputs, run: O
   return { kernel, name, inputs, run };
 }
 
+const scaled = (h: HostArray<Float32Array>, k: number): HostArray<Float32Array> => ({ data: h.data.map((v) => v * k), shape: h.shape });
 const img = (s: readonly number[]) => () => ({ x: randomFloat32(seed(), s) });
 const lab =
   (s: readonly number[], dtype: 'uint8' | 'int32' = 'uint8') =>
@@ -298,7 +316,22 @@ export const OP_CASES: readonly OpCase[] = [
     () => ({ x: randomLevels(seed(), [2, 16, 3, 4, 5], 3) }),
     (b, t) => ({ y: ops.argmax(b, t.x) }),
   ),
+  ...[0.5, 0.2].map((threshold) =>
+    floatCase('confidentArgmax', `3x3x5x7x6 threshold ${threshold}`, { x: [3, 3, 5, 7, 6] }, (b, t) => ({
+      y: ops.confidentArgmax(b, ops.softmax(b, t.x), threshold),
+    })),
+  ),
+  // Probabilities exactly at the threshold are confident (strict <); ties keep the first channel.
+  hostCase(
+    'confidentArgmax',
+    '2x16x3x4x5 levels / 4 with ties, threshold 0.5',
+    () => ({ x: scaled(randomLevels(seed(), [2, 16, 3, 4, 5], 3), 0.25) }),
+    (b, t) => ({ y: ops.confidentArgmax(b, t.x, 0.5) }),
+  ),
   diceCeCase([2, 3, 5, 7, 6], 'outside', 1),
+  diceCeCase([2, 3, 5, 7, 6], 'outside', 1, 'uint8', 0.3),
+  diceCeCase([3, 2, 4, 3, 5], null, 0.5, 'int32', 0.3),
+  diceCeCase([2, 2, 17, 20, 25], 'inside', 0.5, 'uint8', 0.5),
   diceCeCase([2, 3, 5, 7, 6], 'inside', 0.5, 'int32'),
   diceCeCase([3, 2, 4, 3, 5], null, 1),
   diceCeCase([1, 16, 3, 4, 5], 'inside', 1),
@@ -306,6 +339,8 @@ export const OP_CASES: readonly OpCase[] = [
   diceCeCase([2, 2, 17, 20, 25], 'inside', 0.5),
   diceCeCase([2, 2, 17, 20, 25], null, 1),
   disagreementCase([2, 3, 5, 7, 6], 1, 0.5),
+  disagreementCase([2, 3, 5, 7, 6], 1, 0.5, 'uint8', 0.3),
+  disagreementCase([2, 2, 17, 20, 25], 0.5, 1, 'int32', 0.5),
   agreementCase([2, 3, 5, 7, 6], 'uint8'),
   agreementCase([1, 2, 9, 4, 11], 'int32'),
   agreementCase([2, 3, 3, 4, 5], 'uint8', 'none'),

@@ -49,6 +49,7 @@ export const DEFAULT_OP_TOLERANCES: Readonly<Record<KernelName, number>> = {
   add: ELEMENTWISE,
   scale: ELEMENTWISE,
   argmax: 0,
+  confidentArgmax: 0,
   sgdStep: ELEMENTWISE,
   emaUpdate: ELEMENTWISE,
   cubeMask: 0,

@@ -143,6 +143,11 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
       rt.submit({ run: () => k.argmaxU8(ptr(x), ptr(y), ...channels(x)) });
       return y;
     },
+    confidentArgmax: (x, threshold) => {
+      const y = newTensor(rt, [x.shape[0], ...x.shape.slice(2)], 'uint8');
+      rt.submit({ run: () => k.confidentArgmaxU8(ptr(x), ptr(y), ...channels(x), threshold) });
+      return y;
+    },
     diceCeLoss: (logits, labels, mask, p) => {
       const [n, c, s] = channels(logits);
       const loss = newTensor(rt, []);

@@ -10,6 +10,7 @@ import {
 } from '../batch-norm.js';
 import { agreementCrossEntropyReference } from '../agreement.js';
 import { addChannelBiasReference, channelScaleReference, channelSumReference } from '../channel.js';
+import { confidentArgmaxReference } from '../confidence.js';
 import { conv3dReference } from '../conv3d.js';
 import { conv3dBackwardDataReference, conv3dBackwardFilterReference } from '../conv3d-backward.js';
 import { assignReference, concatReference, copyReference } from '../copy.js';
@@ -78,6 +79,7 @@ export const referenceKernels: Kernels = {
   scale: (x, a) => wrap(scaleReference(view(x), a)),
   softmax: (x) => wrap(softmaxReference(view(x))),
   argmax: (x) => wrap(argmaxReference(view(x))),
+  confidentArgmax: (x, threshold) => wrap(confidentArgmaxReference(view(x), threshold)),
   diceCeLoss: (logits, target, mask, p) => {
     const r = diceCeLossReference(view(logits), labels(target), mask && masks(mask), p);
     return { loss: wrap(r.loss), grad: wrap(r.grad) };

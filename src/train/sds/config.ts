@@ -117,7 +117,11 @@ export interface SdsConfig {
    *   a site's own labels, on which validation scans said it costs Dice);
    * - `pseudoLabelFlips`: the teacher's pseudo-labels from its softmax averaged with that of the patch
    *   mirrored along the augmentation's `flipAxes` (flip test-time augmentation; one more teacher
-   *   forward per iteration; false: one view, the paper).
+   *   forward per iteration; false: one view, the paper);
+   * - `pseudoLabelConfidence`: pseudo-label voxels whose largest teacher probability (of the flip-averaged
+   *   softmax with `pseudoLabelFlips`) is below this are ignored by every loss (IGNORE_LABEL, as PyTorch's
+   *   ignore_index; FixMatch's confidence threshold per voxel), so self-training learns only from what the
+   *   teacher is sure of; the largest-component filter runs first, on every voxel (0: off, the paper).
    */
   readonly adaptation: {
     readonly recalibrate: Recalibration;
@@ -129,6 +133,7 @@ export interface SdsConfig {
     readonly wiseFt: number;
     readonly augmentLabeled: boolean | 'auto';
     readonly pseudoLabelFlips: boolean;
+    readonly pseudoLabelConfidence: number;
   };
   /**
    * How the two students' training forwards share memory; every choice gives the same numbers:
@@ -185,6 +190,7 @@ export const SDS_PAPER_DEFAULTS: SdsConfig = deepFreeze({
     wiseFt: 1,
     augmentLabeled: false,
     pseudoLabelFlips: false,
+    pseudoLabelConfidence: 0,
   },
   studentActivations: 'auto',
   switches: { decayBothStudents: true, emaBatchNormStats: true, teacherDropoutForPseudoLabels: false, deploy: 'teacher' },
@@ -240,6 +246,7 @@ export const SDS_ADAPT_PRESET: SdsConfig = deepFreeze({
     wiseFt: 0.4,
     augmentLabeled: 'auto',
     pseudoLabelFlips: false,
+    pseudoLabelConfidence: 0,
   },
   validateEvery: Number.MAX_SAFE_INTEGER,
   checkpointEvery: Number.MAX_SAFE_INTEGER,
@@ -320,6 +327,7 @@ function validate(c: SdsConfig): void {
   if (typeof c.adaptation.augmentLabeled !== 'boolean' && c.adaptation.augmentLabeled !== 'auto')
     fail('adaptation.augmentLabeled', "true, false or 'auto'", c.adaptation.augmentLabeled);
   if (typeof c.adaptation.pseudoLabelFlips !== 'boolean') fail('adaptation.pseudoLabelFlips', 'a boolean', c.adaptation.pseudoLabelFlips);
+  num('adaptation.pseudoLabelConfidence', c.adaptation.pseudoLabelConfidence, 0, 1);
   if (!['auto', 'keep', 'recompute'].includes(c.studentActivations))
     fail('studentActivations', "'auto', 'keep' or 'recompute'", c.studentActivations);
   if (c.switches.deploy !== 'teacher' && c.switches.deploy !== 'best-student')

@@ -216,6 +216,7 @@ async function selfTrainingStep(state: SdsState, b: SdsBatch, reads: ReadCounter
       connectivity: config.lccConnectivity,
       trainMode: config.switches.teacherDropoutForPseudoLabels,
       flipAxes: config.adaptation.pseudoLabelFlips ? config.augmentation.flipAxes.map(tensorAxisOf) : [],
+      confidence: config.adaptation.pseudoLabelConfidence,
     };
     const [pseudoA, pseudoB] = await pseudoLabelHalves(be, teacher, b, pseudoOptions, reads);
     owned.push(pseudoA, pseudoB);

@@ -1,14 +1,16 @@
 /**
  * METHOD.md stage 2, step 1: the teacher's pseudo-labels, LCC(argmax T(unimg)), without gradient; with
  * `flipAxes` (config `adaptation.pseudoLabelFlips`, a departure) the argmax is of the teacher's softmax
- * averaged with its softmax of the mirrored patch mirrored back, as flip test-time augmentation does.
+ * averaged with its softmax of the mirrored patch mirrored back, as flip test-time augmentation does;
+ * with `confidence` (config `adaptation.pseudoLabelConfidence`, a departure) the voxels whose largest
+ * teacher probability is below it become IGNORE_LABEL after the LCC, so no loss learns from them.
  */
 import type { Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type Connectivity, keepLargestComponentPerSample } from '../../infer/connected-components.js';
 import type { VNet } from '../../nn/vnet.js';
 import type { SpatialAxis } from '../../contract/params.js';
-import { add, argmax, concat, flip, softmax } from '../../ops/index.js';
+import { IGNORE_LABEL, LOW_CONFIDENCE_BIT, add, argmax, concat, confidentArgmax, flip, scale, softmax } from '../../ops/index.js';
 import type { ReadCounter } from './reads.js';
 
 export interface PseudoLabelOptions {
@@ -17,6 +19,8 @@ export interface PseudoLabelOptions {
   readonly trainMode: boolean;
   /** Tensor axes (0 = D, 1 = H, 2 = W) of a second, mirrored teacher view averaged in (none: one view). */
   readonly flipAxes?: readonly SpatialAxis[];
+  /** Teacher probability below which a voxel is ignored (0 or absent: every voxel is a pseudo-label). */
+  readonly confidence?: number;
 }
 
 /**
@@ -32,7 +36,8 @@ async function teacherLabels(
   options: PseudoLabelOptions,
   reads: ReadCounter,
 ): Promise<Uint8Array> {
-  const joined = teacherArgmax(backend, teacher, parts, options.trainMode, options.flipAxes ?? []);
+  const confidence = options.confidence ?? 0;
+  const joined = teacherArgmax(backend, teacher, parts, options.trainMode, options.flipAxes ?? [], confidence);
   let hard: Uint8Array;
   try {
     hard = (await reads.read(joined)) as Uint8Array;
@@ -40,16 +45,27 @@ async function teacherLabels(
     backend.dispose(joined);
   }
   const samples = parts.reduce((n, x) => n + x.shape[0], 0);
-  return keepLargestComponentPerSample(hard, [samples, ...parts[0].shape.slice(2)], { connectivity: options.connectivity });
+  const shape = [samples, ...parts[0].shape.slice(2)];
+  if (confidence === 0) return keepLargestComponentPerSample(hard, shape, { connectivity: options.connectivity });
+  // The class sits in the low bits, the low-confidence flag in the top one: LCC sees the classes, then
+  // the flagged voxels are ignored whatever LCC made of them.
+  const classes = hard.map((v) => v & ~LOW_CONFIDENCE_BIT);
+  const cleaned = keepLargestComponentPerSample(classes, shape, { connectivity: options.connectivity });
+  for (let i = 0; i < hard.length; i++) if (hard[i] & LOW_CONFIDENCE_BIT) cleaned[i] = IGNORE_LABEL;
+  return cleaned;
 }
 
-/** argmax T(x) of every part (or of the flip-averaged softmax), joined along N on the device; the teacher's mode is restored. */
+/**
+ * argmax T(x) of every part (or of the flip-averaged softmax; with a confidence threshold, confidentArgmax
+ * of the softmax), joined along N on the device; the teacher's mode is restored.
+ */
 function teacherArgmax(
   backend: Backend,
   teacher: VNet,
   parts: readonly Tensor[],
   trainMode: boolean,
   flipAxes: readonly SpatialAxis[],
+  confidence: number,
 ): Tensor {
   const wasTraining = teacher.isTraining;
   if (trainMode) teacher.train();
@@ -61,8 +77,15 @@ function teacherArgmax(
       const logits = teacher.forward(x);
       // A train-mode forward keeps its intermediates for a backward that never comes.
       teacher.releaseCache();
-      classes.push(flipAxes.length === 0 ? argmax(backend, logits) : flipAveragedArgmax(backend, teacher, x, logits, flipAxes));
-      backend.dispose(logits);
+      try {
+        classes.push(
+          flipAxes.length > 0
+            ? flipAveragedArgmax(backend, teacher, x, logits, flipAxes, confidence)
+            : oneViewClasses(backend, logits, confidence),
+        );
+      } finally {
+        backend.dispose(logits);
+      }
     }
     joined = classes.length === 1 ? classes[0] : concat(backend, classes);
     return joined;
@@ -74,8 +97,29 @@ function teacherArgmax(
   }
 }
 
-/** argmax(softmax(logits) + flip(softmax(T(flip(x))))): the sum orders classes as the mean does. */
-function flipAveragedArgmax(backend: Backend, teacher: VNet, x: Tensor, logits: Tensor, axes: readonly SpatialAxis[]): Tensor {
+/** argmax(logits), or with a confidence threshold confidentArgmax(softmax(logits), confidence). */
+function oneViewClasses(backend: Backend, logits: Tensor, confidence: number): Tensor {
+  if (confidence === 0) return argmax(backend, logits);
+  const p = softmax(backend, logits);
+  try {
+    return confidentArgmax(backend, p, confidence);
+  } finally {
+    backend.dispose(p);
+  }
+}
+
+/**
+ * argmax(softmax(logits) + flip(softmax(T(flip(x))))): the sum orders classes as the mean does; with a
+ * confidence threshold, confidentArgmax of the mean.
+ */
+function flipAveragedArgmax(
+  backend: Backend,
+  teacher: VNet,
+  x: Tensor,
+  logits: Tensor,
+  axes: readonly SpatialAxis[],
+  confidence: number,
+): Tensor {
   const owned: Tensor[] = [];
   try {
     const mirrored = flip(backend, x, axes);
@@ -91,7 +135,10 @@ function flipAveragedArgmax(backend: Backend, teacher: VNet, x: Tensor, logits: 
     owned.push(q);
     const sum = add(backend, p, q);
     owned.push(sum);
-    return argmax(backend, sum);
+    if (confidence === 0) return argmax(backend, sum);
+    const mean = scale(backend, sum, 0.5);
+    owned.push(mean);
+    return confidentArgmax(backend, mean, confidence);
   } finally {
     for (const t of owned) backend.dispose(t);
   }

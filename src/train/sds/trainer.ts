@@ -36,7 +36,7 @@ import {
 } from '../checkpoint/checkpoint.js';
 import { recalibrateBatchNorm } from '../adapt/recalibrate.js';
 import { laEmaUpdate } from './la-ema.js';
-import { resolveSdsConfig, type SdsConfig, usesLabels } from './config.js';
+import { resolveSdsConfig, SDS_PAPER_DEFAULTS, type SdsConfig, usesLabels } from './config.js';
 import { type SdsEvent, sdsIteration } from './iteration.js';
 import { disposeSdsBatch, SdsSampler } from './sampler.js';
 import { createSdsState, disposeSdsState, type SdsState } from './state.js';
@@ -110,7 +110,10 @@ const RESUMABLE_CHANGES: readonly string[] = [
   'inference',
 ];
 
-function expectSameRun(saved: SdsConfig, given: SdsConfig): void {
+function expectSameRun(stored: SdsConfig, given: SdsConfig): void {
+  // A checkpoint written before a departure switch existed lacks it, and ran with it off: the paper's
+  // defaults (every departure off) fill what it lacks, one level deep.
+  const saved = withPaperDefaults(stored);
   const keys = new Set([...Object.keys(saved), ...Object.keys(given)]);
   const differing = [...keys].filter(
     (k) =>
@@ -122,6 +125,23 @@ function expectSameRun(saved: SdsConfig, given: SdsConfig): void {
       'E_INVALID_ARGUMENT',
       `trainSds: resume: the config differs from the checkpoint's in ${differing.join(', ')} (only ${RESUMABLE_CHANGES.join(', ')} may change)`,
     );
+}
+
+function withPaperDefaults(stored: SdsConfig): SdsConfig {
+  const out: Record<string, unknown> = { ...SDS_PAPER_DEFAULTS, ...stored };
+  for (const [key, value] of Object.entries(SDS_PAPER_DEFAULTS)) {
+    const saved = (stored as unknown as Record<string, unknown>)[key];
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      saved !== null &&
+      typeof saved === 'object' &&
+      !Array.isArray(saved)
+    )
+      out[key] = { ...(value as object), ...(saved as object) };
+  }
+  return out as unknown as SdsConfig;
 }
 
 /** The networks of a state by checkpoint name. */

@@ -1,6 +1,7 @@
 import type { Tensor } from '../../../core/tensor.js';
 import type { KernelSignatures } from '../../../contract/kernels.js';
 import argmaxSource from '../../../../shaders/argmax.wgsl';
+import confidentArgmaxSource from '../../../../shaders/confident-argmax.wgsl';
 import softmaxSource from '../../../../shaders/softmax.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
@@ -18,14 +19,20 @@ const uniforms = [
 
 const softmaxProgram: ProgramInfo = { name: 'softmax', source: softmaxSource, uniforms, constants: { WG } };
 const argmaxProgram: ProgramInfo = { name: 'argmax', source: argmaxSource, uniforms, constants: { WG } };
+const confidentArgmaxProgram: ProgramInfo = {
+  name: 'confident-argmax',
+  source: confidentArgmaxSource,
+  uniforms: [...uniforms, ['threshold', 'f32']],
+  constants: { WG },
+};
 
 export function makeSoftmaxKernels(ctx: WebGpuContext) {
-  function perVoxel(program: ProgramInfo, x: Tensor, out: Tensor): Tensor {
+  function perVoxel(program: ProgramInfo, x: Tensor, out: Tensor, extra: readonly number[] = []): Tensor {
     const voxels = voxelsPerSlice(x);
     const count = x.shape[0] * voxels;
     ctx.runtime.run(program, {
       buffers: [ctx.buffer(x), ctx.buffer(out)],
-      uniforms: [count, voxels, x.shape[1]],
+      uniforms: [count, voxels, x.shape[1], ...extra],
       workgroups: grid1d(count, WG),
     });
     return out;
@@ -36,6 +43,10 @@ export function makeSoftmaxKernels(ctx: WebGpuContext) {
     argmax: (x: Tensor): Tensor => {
       const [n, , ...spatial] = x.shape;
       return perVoxel(argmaxProgram, x, ctx.alloc([n, ...spatial], 'uint8', 'argmax'));
+    },
+    confidentArgmax: (x: Tensor, threshold: number): Tensor => {
+      const [n, , ...spatial] = x.shape;
+      return perVoxel(confidentArgmaxProgram, x, ctx.alloc([n, ...spatial], 'uint8', 'confident-argmax'), [threshold]);
     },
   } satisfies Partial<KernelSignatures>;
 }
