@@ -1,9 +1,12 @@
 // Index of the largest channel per (n, voxel) of NCDHW, written as NDHW labels (u32 words). The strict
-// `>` keeps the first channel on ties, as numpy and torch do.
+// `>` keeps the first channel on ties, as numpy and torch do. With FLAG_LOW (confidentArgmax, whose
+// input is probabilities) 128 is added where the largest value is below `threshold`
+// (src/ops/confidence.ts).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 override WG: u32 = 256u;
+override FLAG_LOW: bool = false;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -20,5 +23,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       best_value = v;
     }
   }
-  out[i] = best;
+  out[i] = best + select(0u, 128u, FLAG_LOW && best_value < params.threshold);
 }

@@ -38,6 +38,15 @@ function classesAndTop(p: Float32Array): { classes: Uint8Array; top: Float32Arra
   return { classes, top };
 }
 
+/** The host rule at the median top probability (about half the voxels ignored): LCC of argmax, then IGNORE_LABEL below it. */
+function expectedLabels(probs: Float32Array): { classes: Uint8Array; threshold: number; expected: Uint8Array } {
+  const { classes, top } = classesAndTop(probs);
+  const threshold = Float32Array.from(top).sort()[top.length >> 1];
+  const expected = keepLargestComponentPerSample(classes, [N, D, H, W], { connectivity: 26 });
+  for (let i = 0; i < expected.length; i++) if (top[i] < threshold) expected[i] = IGNORE_LABEL;
+  return { classes, threshold, expected };
+}
+
 async function halves(be: Backend, teacher: VNet, data: Float32Array, confidence: number, flipAxes: (0 | 1 | 2)[] = []) {
   const unlabeled = be.upload(data, [N, 1, D, H, W]);
   const [unlabeledA, unlabeledB] = [0, 1].map((n) => be.upload(data.subarray(n * voxels, (n + 1) * voxels), [1, 1, D, H, W]));
@@ -57,11 +66,7 @@ describe('confidence-masked pseudo-labels', () => {
     const data = inputData();
     const x = be.upload(data, [N, 1, D, H, W]);
     const probs = (await be.read(softmax(be, teacher.forward(x)))) as Float32Array;
-    const { classes, top } = classesAndTop(probs);
-    // The median top probability: about half the voxels are ignored.
-    const threshold = Float32Array.from(top).sort()[top.length >> 1];
-    const expected = keepLargestComponentPerSample(classes, [N, D, H, W], { connectivity: 26 });
-    for (let i = 0; i < expected.length; i++) if (top[i] < threshold) expected[i] = IGNORE_LABEL;
+    const { classes, threshold, expected } = expectedLabels(probs);
 
     const got = await halves(be, teacher, data, threshold);
     expect(got.reads).toBe(1);
@@ -84,10 +89,7 @@ describe('confidence-masked pseudo-labels', () => {
     const p = await read(softmax(be, teacher.forward(x)));
     const q = await read(flip(be, softmax(be, teacher.forward(flip(be, x, [2]))), [2]));
     const mean = p.map((v, i) => Math.fround(Math.fround(v + q[i]) * 0.5));
-    const { classes, top } = classesAndTop(mean);
-    const threshold = Float32Array.from(top).sort()[top.length >> 1];
-    const expected = keepLargestComponentPerSample(classes, [N, D, H, W], { connectivity: 26 });
-    for (let i = 0; i < expected.length; i++) if (top[i] < threshold) expected[i] = IGNORE_LABEL;
+    const { threshold, expected } = expectedLabels(mean);
     expect((await halves(be, teacher, data, threshold, [2])).labels).toEqual(expected);
   });
 

@@ -1,7 +1,6 @@
 import type { Tensor } from '../../../core/tensor.js';
 import type { KernelSignatures } from '../../../contract/kernels.js';
 import argmaxSource from '../../../../shaders/argmax.wgsl';
-import confidentArgmaxSource from '../../../../shaders/confident-argmax.wgsl';
 import softmaxSource from '../../../../shaders/softmax.wgsl';
 import type { WebGpuContext } from '../context.js';
 import type { ProgramInfo } from '../program.js';
@@ -18,12 +17,14 @@ const uniforms = [
 ] as const;
 
 const softmaxProgram: ProgramInfo = { name: 'softmax', source: softmaxSource, uniforms, constants: { WG } };
-const argmaxProgram: ProgramInfo = { name: 'argmax', source: argmaxSource, uniforms, constants: { WG } };
+// argmax and confidentArgmax share one shader; `threshold` is read only with FLAG_LOW.
+const argmaxUniforms = [...uniforms, ['threshold', 'f32']] as const;
+const argmaxProgram: ProgramInfo = { name: 'argmax', source: argmaxSource, uniforms: argmaxUniforms, constants: { WG, FLAG_LOW: 0 } };
 const confidentArgmaxProgram: ProgramInfo = {
   name: 'confident-argmax',
-  source: confidentArgmaxSource,
-  uniforms: [...uniforms, ['threshold', 'f32']],
-  constants: { WG },
+  source: argmaxSource,
+  uniforms: argmaxUniforms,
+  constants: { WG, FLAG_LOW: 1 },
 };
 
 export function makeSoftmaxKernels(ctx: WebGpuContext) {
@@ -42,7 +43,7 @@ export function makeSoftmaxKernels(ctx: WebGpuContext) {
     softmax: (x: Tensor): Tensor => perVoxel(softmaxProgram, x, ctx.alloc(x.shape, 'float32', 'softmax')),
     argmax: (x: Tensor): Tensor => {
       const [n, , ...spatial] = x.shape;
-      return perVoxel(argmaxProgram, x, ctx.alloc([n, ...spatial], 'uint8', 'argmax'));
+      return perVoxel(argmaxProgram, x, ctx.alloc([n, ...spatial], 'uint8', 'argmax'), [0]);
     },
     confidentArgmax: (x: Tensor, threshold: number): Tensor => {
       const [n, , ...spatial] = x.shape;
